@@ -1,0 +1,23 @@
+"""PCA and TruncatedSVD: projections onto fitted components."""
+
+from __future__ import annotations
+
+from sklearn.decomposition import PCA, TruncatedSVD
+
+from .. import blocks
+from ..registry import register_converter
+
+
+@register_converter(PCA, notes="Any solver and n_components; whiten=True.")
+def convert_pca(estimator, x):
+    return blocks.project(
+        x,
+        estimator.components_,
+        mean=estimator.mean_,
+        whiten_variance=estimator.explained_variance_ if estimator.whiten else None,
+    )
+
+
+@register_converter(TruncatedSVD, notes="Any algorithm and n_components (x @ components_.T).")
+def convert_truncated_svd(estimator, x):
+    return blocks.project(x, estimator.components_)

@@ -1,0 +1,16 @@
+"""PolynomialFeatures."""
+
+from __future__ import annotations
+
+from sklearn.preprocessing import PolynomialFeatures
+
+from .. import blocks
+from ..registry import register_converter
+
+
+@register_converter(
+    PolynomialFeatures,
+    notes="Any degree (int or (min, max)), interaction_only, include_bias; read from powers_.",
+)
+def convert_polynomial_features(estimator, x):
+    return blocks.monomials(x, estimator.powers_)

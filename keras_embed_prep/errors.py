@@ -1,0 +1,43 @@
+"""The exception hierarchy of keras_embed_prep.
+
+Every error a user can cause is raised as one of these classes, before any model
+is built, with a message that names the object, what was received and what to do.
+The classes also derive from the built-in exception a scikit-learn user would
+expect (``ValueError``, ``TypeError``), so existing ``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+
+class KerasEmbedPrepError(Exception):
+    """Base class of every error raised by keras_embed_prep."""
+
+
+class NotFittedError(KerasEmbedPrepError, ValueError):
+    """The preprocessor (or one of its steps) has not been fitted."""
+
+
+class UnsupportedEstimatorError(KerasEmbedPrepError, TypeError):
+    """No converter is registered for this exact scikit-learn class."""
+
+
+class UnsupportedParameterError(KerasEmbedPrepError, ValueError):
+    """The estimator is supported, but one of its parameters cannot be reproduced exactly."""
+
+
+class ShapeMismatchError(KerasEmbedPrepError, ValueError):
+    """Widths do not line up: preprocessor output versus model input."""
+
+
+class InputError(KerasEmbedPrepError, ValueError):
+    """Data given to a converted model is missing a column or has the wrong width or kind."""
+
+
+__all__ = [
+    "InputError",
+    "KerasEmbedPrepError",
+    "NotFittedError",
+    "ShapeMismatchError",
+    "UnsupportedEstimatorError",
+    "UnsupportedParameterError",
+]

@@ -1,0 +1,147 @@
+"""Class -> converter registry.
+
+A converter is a function ``converter(estimator, x) -> y`` where ``x`` is the
+symbolic Keras tensor the estimator's ``transform`` would receive and ``y`` is the
+symbolic tensor it returns. Numeric tensors are float64 ``(batch, n)`` inside the
+graph; :func:`keras_embed_prep.to_keras` casts to float32 only at the very end.
+
+Converters are looked up by the estimator's *exact* class: a subclass with its
+own ``transform`` is not silently converted as its parent.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import NotFittedError, UnsupportedEstimatorError
+
+Converter = Callable[[Any, Any], Any]
+
+#: The parameter names every converter must accept, in this order.
+CONVERTER_PARAMETERS = ("estimator", "x")
+
+
+@dataclass(frozen=True)
+class SupportedEstimator:
+    """One row of :func:`supported_estimators`."""
+
+    estimator_class: type
+    name: str
+    module: str
+    converter: Converter
+    notes: str
+    needs_package_to_load: bool
+
+
+_REGISTRY: dict[type, SupportedEstimator] = {}
+
+
+def _public_module(cls: type) -> str:
+    """``sklearn.preprocessing`` rather than ``sklearn.preprocessing._data``."""
+    parts = cls.__module__.split(".")
+    public = [p for p in parts if not p.startswith("_")]
+    return ".".join(public)
+
+
+def register_converter(
+    cls: type, *, notes: str = "", needs_package_to_load: bool = False
+) -> Callable[[Converter], Converter]:
+    """Register a converter for the exact class ``cls``.
+
+    Parameters
+    ----------
+    cls : type
+        The scikit-learn (or third-party) transformer class.
+    notes : str
+        What is reproduced and what is refused; shown by :func:`supported_estimators`.
+    needs_package_to_load : bool
+        True when the converter emits a custom layer, so that a saved ``.keras``
+        file needs keras_embed_prep installed to load.
+
+    Examples
+    --------
+    >>> from keras_embed_prep import register_converter
+    >>> class Doubler: ...                       # doctest: +SKIP
+    >>> @register_converter(Doubler)             # doctest: +SKIP
+    ... def convert_doubler(estimator, x):
+    ...     return keras.ops.multiply(x, 2.0)
+    """
+    if not isinstance(cls, type):
+        raise TypeError(
+            f"register_converter expects a class. Received: {cls!r} of type {type(cls).__name__}."
+        )
+
+    def decorator(fn: Converter) -> Converter:
+        params = tuple(inspect.signature(fn).parameters)
+        if params != CONVERTER_PARAMETERS:
+            raise TypeError(
+                f"A converter must take exactly the parameters {CONVERTER_PARAMETERS}. "
+                f"Received: {fn.__name__}{params}."
+            )
+        entry = SupportedEstimator(
+            estimator_class=cls,
+            name=cls.__name__,
+            module=_public_module(cls),
+            converter=fn,
+            notes=notes,
+            needs_package_to_load=needs_package_to_load,
+        )
+        _REGISTRY[cls] = entry
+        return fn
+
+    return decorator
+
+
+def supported_estimators() -> list[SupportedEstimator]:
+    """What converts, generated from the registry, sorted by module and name."""
+    _load_builtin_converters()
+    return sorted(_REGISTRY.values(), key=lambda e: (e.module, e.name))
+
+
+def registered_classes() -> list[type]:
+    _load_builtin_converters()
+    return list(_REGISTRY)
+
+
+def _load_builtin_converters() -> None:
+    from . import converters  # noqa: F401  (importing registers them)
+
+
+def lookup(estimator: Any) -> SupportedEstimator:
+    """The registry entry for ``estimator``'s exact class, after checking it is fitted.
+
+    Raises
+    ------
+    UnsupportedEstimatorError
+        No converter for this exact class.
+    NotFittedError
+        The estimator is not fitted.
+    """
+    _load_builtin_converters()
+    entry = _REGISTRY.get(type(estimator))
+    if entry is None:
+        names = ", ".join(sorted(e.name for e in _REGISTRY.values()))
+        raise UnsupportedEstimatorError(
+            f"{type(estimator).__module__}.{type(estimator).__name__} has no converter. "
+            f"Supported classes: {names}. To add one, decorate a function "
+            "`def convert(estimator, x)` with `@keras_embed_prep.register_converter(YourClass)`."
+        )
+    try:
+        check_is_fitted(estimator)
+    except _SklearnNotFittedError as exc:
+        raise NotFittedError(
+            f"{type(estimator).__name__} is not fitted. Call fit(X) on it (or on the pipeline "
+            "that holds it) before converting."
+        ) from exc
+    return entry
+
+
+def convert(estimator: Any, x: Any) -> Any:
+    """Convert one fitted estimator applied to the symbolic tensor ``x``."""
+    return lookup(estimator).converter(estimator, x)

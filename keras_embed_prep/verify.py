@@ -1,0 +1,177 @@
+"""``verify``: the parity report of a converted model against scikit-learn itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from .errors import ShapeMismatchError
+from .inputs import to_inputs
+
+#: DESIGN.md's float32 tolerance: |ours - ref| <= ATOL + RTOL * |ref|, elementwise.
+RTOL = 1e-5
+ATOL = 1e-6
+
+
+@dataclass
+class ParityReport:
+    """Per output column: max absolute and relative error, NaN agreement; overall pass/fail."""
+
+    rows: int
+    max_abs_error: np.ndarray
+    max_rel_error: np.ndarray
+    nan_mismatches: np.ndarray
+    violations: np.ndarray
+    rtol: float
+    atol: float
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not (self.nan_mismatches.any() or self.violations.any())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "rows": self.rows,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "max_abs_error": float(self.max_abs_error.max(initial=0.0)),
+            "max_rel_error": float(self.max_rel_error.max(initial=0.0)),
+            "columns": [
+                {
+                    "column": c,
+                    "max_abs_error": float(a),
+                    "max_rel_error": float(r),
+                    "nan_mismatches": int(n),
+                    "violations": int(v),
+                }
+                for c, a, r, n, v in zip(
+                    self.columns,
+                    self.max_abs_error,
+                    self.max_rel_error,
+                    self.nan_mismatches,
+                    self.violations,
+                    strict=True,
+                )
+            ],
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"parity {'PASSED' if self.passed else 'FAILED'}: {self.rows} rows, "
+            f"{len(self.columns)} output columns, tolerance |d| <= {self.atol:g} + {self.rtol:g}*|ref|",
+            f"{'column':<24} {'max abs err':>12} {'max rel err':>12} {'NaN diff':>9} {'over tol':>9}",
+        ]
+        for c in self.to_dict()["columns"]:
+            lines.append(
+                f"{c['column'][:24]:<24} {c['max_abs_error']:>12.3g} {c['max_rel_error']:>12.3g} "
+                f"{c['nan_mismatches']:>9d} {c['violations']:>9d}"
+            )
+        return "\n".join(lines)
+
+
+def compare(
+    ours: Any, reference: Any, *, rtol: float = RTOL, atol: float = ATOL, columns=None
+) -> ParityReport:
+    """Elementwise comparison of a float32 result with scikit-learn's reference.
+
+    The reference is rounded to float32 first (a float32 output cannot do better);
+    equal values (infinities included) count as zero error, NaN must be NaN in both.
+    """
+    ours = np.asarray(ours, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ref = np.asarray(reference, dtype=np.float64).astype(np.float32).astype(np.float64)
+    if ours.ndim == 1:
+        ours = ours[:, None]
+    if ref.ndim == 1:
+        ref = ref[:, None]
+    if ours.shape != ref.shape:
+        raise ShapeMismatchError(
+            f"The converted model returned shape {ours.shape}, scikit-learn {ref.shape}."
+        )
+    nan_ours, nan_ref = np.isnan(ours), np.isnan(ref)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(ours == ref, 0.0, np.abs(ours - ref))
+        rel = np.where(ref != 0, diff / np.abs(ref), np.where(diff == 0, 0.0, np.inf))
+    both = ~(nan_ours | nan_ref)
+    diff = np.where(both, diff, 0.0)
+    rel = np.where(both, rel, 0.0)
+    violations = diff > atol + rtol * np.where(both, np.abs(ref), 0.0)
+    if columns is None or len(columns) != ours.shape[1]:
+        columns = [str(i) for i in range(ours.shape[1])]
+    return ParityReport(
+        rows=ours.shape[0],
+        max_abs_error=diff.max(axis=0, initial=0.0),
+        max_rel_error=rel.max(axis=0, initial=0.0),
+        nan_mismatches=(nan_ours != nan_ref).sum(axis=0),
+        violations=violations.sum(axis=0),
+        rtol=rtol,
+        atol=atol,
+        columns=list(columns),
+    )
+
+
+def as_served(X: Any) -> Any:
+    """``X`` with numeric values rounded to float32, the values a converted model receives."""
+    if isinstance(X, pd.DataFrame):
+        out = X.copy()
+        for name in out.columns:
+            if pd.api.types.is_float_dtype(out[name]) or pd.api.types.is_integer_dtype(out[name]):
+                out[name] = (
+                    out[name]
+                    .to_numpy(dtype=np.float64, na_value=np.nan)
+                    .astype(np.float32)
+                    .astype(np.float64)
+                )
+        return out
+    array = np.asarray(X)
+    if array.dtype.kind in "fiu":
+        return array.astype(np.float32).astype(np.float64)
+    return array
+
+
+def verify(
+    preprocessor: Any,
+    keras_model: keras.Model,
+    X: Any,
+    *,
+    model: keras.Model | None = None,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    batch_size: int = 4096,
+) -> ParityReport:
+    """Check a converted model against scikit-learn on data ``X``.
+
+    Without ``model``, ``keras_model`` is the output of :func:`to_keras` and is
+    compared with ``preprocessor.transform(X)``. With ``model`` (the original Keras
+    model), ``keras_model`` is the output of :func:`embed` and is compared with
+    ``model(preprocessor.transform(X))``.
+
+    Both sides see the same values: converted models take float32 inputs, so the
+    reference is computed on ``X`` rounded to float32 (see :func:`as_served`).
+
+    Returns
+    -------
+    ParityReport
+        ``report.passed``, per-column errors, ``str(report)`` prints a table.
+    """
+    served = as_served(X)
+    ours = keras_model.predict(to_inputs(X, keras_model), batch_size=batch_size, verbose=0)
+    reference = preprocessor.transform(served)
+    if hasattr(reference, "toarray"):
+        reference = reference.toarray()
+    reference = np.asarray(reference, dtype=np.float64)
+    if model is not None:
+        reference = model.predict(reference.astype(np.float32), batch_size=batch_size, verbose=0)
+    columns = None
+    if model is None and hasattr(preprocessor, "get_feature_names_out"):
+        try:
+            columns = [str(c) for c in preprocessor.get_feature_names_out()]
+        except (AttributeError, TypeError, ValueError):  # names are cosmetic; some steps have none
+            columns = None
+    return compare(ours, reference, rtol=rtol, atol=atol, columns=columns)

@@ -1,0 +1,63 @@
+"""Shared helpers: fitting parity cases and proving artifacts in fresh processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from keras_embed_prep import export, signature_keys
+
+FRESH = pathlib.Path(__file__).parent / "fresh"
+
+
+def fit_case(case):
+    """The fitted estimator and the float32 test inputs of a parity case."""
+    X_fit, X_test = case.dataset()
+    estimator = case.make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Skipping features without any observed values", ...
+        estimator.fit(X_fit)
+    return estimator, X_test.astype(np.float32)
+
+
+def sklearn_reference(estimator, X32):
+    """scikit-learn's output on exactly the float32 values the converted model receives."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = estimator.transform(X32.astype(np.float64))
+    return out.toarray() if hasattr(out, "toarray") else np.asarray(out, dtype=np.float64)
+
+
+def write_artifact(directory: pathlib.Path, model, inputs) -> None:
+    """Save ``model`` as .keras and SavedModel, with the inputs to replay in a fresh process."""
+    directory.mkdir(parents=True)
+    model.save(directory / "model.keras")
+    export(model, directory / "savedmodel")
+    (directory / "signature.json").write_text(json.dumps(signature_keys(model)))
+    if isinstance(inputs, dict):
+        np.savez(directory / "inputs.npz", **inputs)
+    else:
+        np.savez(directory / "inputs.npz", __array__=inputs)
+
+
+def run_fresh(script: str, root: pathlib.Path) -> None:
+    """Run tests/fresh/<script> ROOT in a new interpreter, outside the repository."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    result = subprocess.run(
+        [sys.executable, str(FRESH / script), str(root)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}")

@@ -1,0 +1,28 @@
+"""Fresh process: serve every ``savedmodel/`` under ROOT with TensorFlow alone.
+
+Usage: python load_savedmodel.py ROOT. Only ``tf.saved_model.load`` and the
+``serving_default`` signature are used; keras_embed_prep cannot be imported.
+"""
+
+import json
+import pathlib
+import sys
+
+import _block  # noqa: F401  (must come first)
+import numpy as np
+import tensorflow as tf
+
+root = pathlib.Path(sys.argv[1])
+for case in sorted(p for p in root.iterdir() if p.is_dir()):
+    serve = tf.saved_model.load(str(case / "savedmodel")).signatures["serving_default"]
+    keys = json.loads((case / "signature.json").read_text())
+    with np.load(case / "inputs.npz") as data:
+        if "__array__" in data:
+            (key,) = keys.values()
+            feed = {key: tf.constant(data["__array__"])}
+        else:
+            feed = {keys[name]: tf.constant(data[name]) for name in data.files}
+    outputs = serve(**feed)
+    np.save(case / "savedmodel_out.npy", outputs["output_0"].numpy())
+assert "keras_embed_prep" not in sys.modules
+print("served", len(list(root.glob("*/savedmodel_out.npy"))), "models")
