@@ -9,10 +9,12 @@ import subprocess
 import sys
 import warnings
 
-import numpy as np
-import pytest
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
-from keras_embed_prep import export, signature_keys
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from keras_embed_prep import export, signature_keys  # noqa: E402
 
 FRESH = pathlib.Path(__file__).parent / "fresh"
 
