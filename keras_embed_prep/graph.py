@@ -38,8 +38,8 @@ def _n_features_in(preprocessor: Any) -> int:
 def build_inputs(preprocessor: Any):
     """Keras inputs for the raw data ``preprocessor`` was fitted on.
 
-    Returns ``(inputs, x)``: the ``keras.Input`` objects (a dict keyed by input
-    name, see :func:`keras_input_name`, for a DataFrame fit, one tensor for a numpy fit) and the float64
+    Returns ``(inputs, x)``: the ``keras.Input`` objects (a list of 1-D
+    inputs named by :func:`keras_input_name`, in column order, for a DataFrame fit, one tensor for a numpy fit) and the float64
     ``(batch, n_features_in_)`` tensor that the preprocessor's converter receives.
     """
     names = getattr(preprocessor, "feature_names_in_", None)
@@ -54,8 +54,10 @@ def build_inputs(preprocessor: Any):
             f"Columns {clashes} map to the same Keras input name ('/' becomes '_'). "
             "Rename one of them before fitting."
         )
-    inputs = {key: keras.Input(shape=(), dtype="float32", name=key) for key in keys}
-    x = ops.stack(list(inputs.values()), axis=1)
+    # A list, not a dict: Keras would sort a dict's keys, and column order is what users expect.
+    # Calls still take a dict keyed by input name.
+    inputs = [keras.Input(shape=(), dtype="float32", name=key) for key in keys]
+    x = ops.stack(inputs, axis=1)
     return inputs, blocks.as_float64(x)
 
 

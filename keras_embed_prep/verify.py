@@ -95,7 +95,7 @@ def compare(
             f"The converted model returned shape {ours.shape}, scikit-learn {ref.shape}."
         )
     nan_ours, nan_ref = np.isnan(ours), np.isnan(ref)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         diff = np.where(ours == ref, 0.0, np.abs(ours - ref))
         rel = np.where(ref != 0, diff / np.abs(ref), np.where(diff == 0, 0.0, np.inf))
     both = ~(nan_ours | nan_ref)

@@ -1,0 +1,131 @@
+"""Every error a user can cause: the package's own class, a message naming the thing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, Normalizer, StandardScaler
+
+from keras_embed_prep import embed, to_inputs, to_keras
+from keras_embed_prep.errors import (
+    InputError,
+    KerasEmbedPrepError,
+    NotFittedError,
+    ShapeMismatchError,
+    UnsupportedEstimatorError,
+    UnsupportedParameterError,
+)
+
+X = np.arange(24, dtype=float).reshape(8, 3)
+
+
+def _mlp(width):
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(width,)), keras.layers.Dense(1)])
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: StandardScaler(), NotFittedError, "StandardScaler is not fitted"),
+        (lambda: make_pipeline(StandardScaler(), PCA(2)), NotFittedError, "Pipeline is not fitted"),
+        (
+            lambda: make_pipeline(StandardScaler(), LogisticRegression()).fit(X, [0, 1] * 4),
+            UnsupportedEstimatorError,
+            "LogisticRegression has no converter. Supported classes: .*StandardScaler",
+        ),
+        (lambda: object(), UnsupportedEstimatorError, "builtins.object has no converter"),
+        (
+            lambda: FunctionTransformer(lambda v: v + 1).fit(X),
+            UnsupportedParameterError,
+            r"FunctionTransformer\(func='<lambda>.*register_converter",
+        ),
+        (
+            lambda: FunctionTransformer(np.cbrt).fit(X),
+            UnsupportedParameterError,
+            r"FunctionTransformer\(func='cbrt'\)",
+        ),
+        (
+            lambda: FunctionTransformer(np.log1p, kw_args={"dtype": "float32"}).fit(X),
+            UnsupportedParameterError,
+            r"FunctionTransformer\(kw_args=",
+        ),
+        (
+            lambda: SimpleImputer(missing_values=0.1).fit(X),
+            UnsupportedParameterError,
+            r"SimpleImputer\(missing_values=0.1\).*float32",
+        ),
+        (
+            lambda: SimpleImputer(strategy="most_frequent").fit(np.array([["a"], ["b"], ["a"]], dtype=object)),
+            UnsupportedParameterError,
+            r"SimpleImputer\(statistics_=\['a'\]\).*text columns",
+        ),
+    ],
+    ids=[
+        "unfitted",
+        "unfitted-pipeline",
+        "unsupported-step",
+        "not-an-estimator",
+        "lambda",
+        "unlisted-numpy-function",
+        "kw-args",
+        "missing-value-not-float32",
+        "text-imputer",
+    ],
+)
+def test_to_keras_refuses_by_name(make, error, match):
+    with pytest.raises(error, match=match) as info:
+        to_keras(make())
+    assert isinstance(info.value, KerasEmbedPrepError)
+
+
+def test_embed_width_mismatch_is_caught_before_building():
+    scaler = StandardScaler().fit(X)
+    with pytest.raises(ShapeMismatchError, match=r"StandardScaler outputs 3 columns but model .* expects 5"):
+        embed(_mlp(5), scaler)
+
+
+def test_embed_refuses_a_model_without_inputs_and_a_non_model():
+    import keras
+
+    unbuilt = keras.Sequential([keras.layers.Dense(1)])
+    with pytest.raises(ShapeMismatchError, match="has no defined inputs"):
+        embed(unbuilt, StandardScaler().fit(X))
+    with pytest.raises(UnsupportedEstimatorError, match="expects a keras.Model"):
+        embed(StandardScaler().fit(X), StandardScaler().fit(X))
+
+
+def test_embed_refuses_target_until_supported():
+    with pytest.raises(UnsupportedParameterError, match=r"embed\(target=StandardScaler\)"):
+        embed(_mlp(3), StandardScaler().fit(X), target=StandardScaler().fit(X[:, :1]))
+
+
+def test_to_inputs_wrong_width_and_kind():
+    model = to_keras(StandardScaler().fit(X))
+    with pytest.raises(InputError, match=r"expects a 2-D array with 3 columns. Received shape \(8, 2\)"):
+        to_inputs(X[:, :2], model)
+    with pytest.raises(InputError, match="must be numeric"):
+        to_inputs(np.array([["a", "b", "c"]], dtype=object), model)
+
+
+def test_to_inputs_missing_column_and_wrong_dtype_for_named_inputs():
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    model = to_keras(Normalizer().fit(frame))
+    with pytest.raises(InputError, match=r"needs columns \['c'\]"):
+        to_inputs(frame[["a", "b"]], model)
+    with pytest.raises(InputError, match="Column 'b' must be numeric"):
+        to_inputs(frame.assign(b=["x"] * len(frame)), model)
+    with pytest.raises(InputError, match="Pass a pandas DataFrame"):
+        to_inputs(X, model)
+
+
+def test_clashing_column_names_are_refused():
+    frame = pd.DataFrame(X, columns=["a/b", "a_b", "c"])
+    with pytest.raises(UnsupportedParameterError, match=r"Columns \['a/b', 'a_b'\]"):
+        to_keras(StandardScaler().fit(frame))
