@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from . import blocks
 from .errors import InputError
 from .graph import keras_input_name
 
@@ -15,6 +16,11 @@ from .graph import keras_input_name
 def _as_float32(name: str, values: Any) -> np.ndarray:
     """Numeric values (numpy, pandas nullable, bool) as float32; missing becomes NaN."""
     if isinstance(values, pd.Series):
+        if values.dtype == object:  # numbers stored as objects (e.g. ints with None)
+            try:
+                values = pd.to_numeric(values)
+            except (TypeError, ValueError):
+                pass
         if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
             raise InputError(
                 f"Column {name!r} must be numeric (the model input is float32). "
@@ -27,6 +33,15 @@ def _as_float32(name: str, values: Any) -> np.ndarray:
             f"{name} must be numeric (the model input is float32). Received dtype {values.dtype}."
         )
     return values.astype(np.float32)
+
+
+def _as_text(name: str, values: Any) -> np.ndarray:
+    """Text values as an object array of str; None / NaN / pd.NA become :data:`blocks.MISSING`."""
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object)
+    values = np.asarray(values, dtype=object)
+    flat = [blocks.category_text(v) for v in values.ravel().tolist()]
+    return np.array(flat, dtype=object).reshape(values.shape)
 
 
 def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
@@ -44,11 +59,12 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
     Returns
     -------
     numpy.ndarray or dict of str to numpy.ndarray
-        A float32 ``(n_samples, n_features)`` array for a model with one 2-D
-        input; for a model with one named input per column, a dict of 1-D float32
-        arrays keyed by input name. Numeric values are cast to float32, the dtype
-        of the model's inputs; the converted model reproduces scikit-learn on
-        these float32 values.
+        A ``(n_samples, n_features)`` array for a model with one 2-D input; for a
+        model with one named input per column, a dict of 1-D arrays keyed by input
+        name. Numeric values are cast to float32, the dtype of the model's inputs
+        (the converted model reproduces scikit-learn on these float32 values); text
+        values become Python strings, with None, NaN and pd.NA written as the
+        missing-value sentinel ``"__missing__"``.
 
     Raises
     ------
@@ -64,6 +80,8 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
                 f"{model.name} expects a 2-D array with {expected} columns. "
                 f"Received shape {array.shape}. Pass the same columns the preprocessor was fitted on."
             )
+        if inputs[0].dtype == "string":
+            return _as_text("The array", array)
         return _as_float32("The array", array)
     if not isinstance(X, pd.DataFrame):
         names = [t.name for t in inputs]
@@ -78,4 +96,7 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
             f"{model.name} needs columns {missing} that the DataFrame lacks. "
             f"Received columns {list(X.columns)}."
         )
-    return {t.name: _as_float32(t.name, X[by_input_name[t.name]]) for t in inputs}
+    return {
+        t.name: (_as_text if t.dtype == "string" else _as_float32)(t.name, X[by_input_name[t.name]])
+        for t in inputs
+    }

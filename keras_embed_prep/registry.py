@@ -19,7 +19,7 @@ from typing import Any
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from .errors import NotFittedError, UnsupportedEstimatorError
+from .errors import NotFittedError, UnsupportedEstimatorError, UnsupportedParameterError
 
 Converter = Callable[[Any, Any], Any]
 
@@ -37,6 +37,8 @@ class SupportedEstimator:
     converter: Converter
     notes: str
     needs_package_to_load: bool
+    #: ``input_kinds(estimator, n_columns)``: "number" or "text" per input column; None: all numbers.
+    input_kinds: Callable[[Any, int], list[str]] | None = None
 
 
 _REGISTRY: dict[type, SupportedEstimator] = {}
@@ -50,7 +52,11 @@ def _public_module(cls: type) -> str:
 
 
 def register_converter(
-    cls: type, *, notes: str = "", needs_package_to_load: bool = False
+    cls: type,
+    *,
+    notes: str = "",
+    needs_package_to_load: bool = False,
+    input_kinds: Callable[[Any, int], list[str]] | None = None,
 ) -> Callable[[Converter], Converter]:
     """Register a converter for the exact class ``cls``.
 
@@ -63,6 +69,11 @@ def register_converter(
     needs_package_to_load : bool
         True when the converter emits a custom layer, so that a saved ``.keras``
         file needs keras_embed_prep installed to load.
+    input_kinds : callable, optional
+        For converters that accept text: ``input_kinds(estimator, n_columns)``
+        returns ``"number"`` or ``"text"`` for each input column, which decides whether the
+        raw input is float32 or a string tensor. Converters without it receive float64
+        tensors only.
 
     Examples
     --------
@@ -91,6 +102,7 @@ def register_converter(
             converter=fn,
             notes=notes,
             needs_package_to_load=needs_package_to_load,
+            input_kinds=input_kinds,
         )
         _REGISTRY[cls] = entry
         return fn
@@ -142,6 +154,21 @@ def lookup(estimator: Any) -> SupportedEstimator:
     return entry
 
 
+def input_kinds(estimator: Any, n_columns: int) -> list[str]:
+    """``"number"`` or ``"text"`` for each of the ``n_columns`` columns ``estimator`` takes."""
+    entry = lookup(estimator)
+    if entry.input_kinds is not None:
+        return list(entry.input_kinds(estimator, n_columns))
+    return ["number"] * n_columns
+
+
 def convert(estimator: Any, x: Any) -> Any:
     """Convert one fitted estimator applied to the symbolic tensor ``x``."""
-    return lookup(estimator).converter(estimator, x)
+    entry = lookup(estimator)
+    if entry.input_kinds is None and not (hasattr(x, "dtype") and x.dtype == "float64"):
+        raise UnsupportedParameterError(
+            f"{type(estimator).__name__} received text columns, but it only converts numbers. "
+            "Encode text columns first (OneHotEncoder, OrdinalEncoder, ...) or select only "
+            "numeric columns for it in the ColumnTransformer."
+        )
+    return entry.converter(estimator, x)

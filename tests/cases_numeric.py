@@ -172,14 +172,21 @@ DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
 
 @dataclass(frozen=True)
 class Case:
+    """An estimator factory and its data: ``(X_fit, X_test)`` arrays or DataFrames."""
+
     id: str
     make: Callable[[], Any]
-    data: str
+    #: a dataset function, or the name of one in DATASETS
+    data: str | Callable[[], tuple[Any, Any]]
     #: test rows on which scikit-learn raises and so must the converted model
-    failing_rows: Callable[[], np.ndarray] | None = None
+    failing_rows: Callable[[], Any] | None = None
+    #: what the converted model's error message must say for those rows
+    failing_match: str = "error_on_new"
+    #: targets for supervised transformers, computed from X_fit
+    fit_y: Callable[[Any], np.ndarray] | None = None
 
-    def dataset(self) -> tuple[np.ndarray, np.ndarray]:
-        return DATASETS[self.data]()
+    def dataset(self) -> tuple[Any, Any]:
+        return self.data() if callable(self.data) else DATASETS[self.data]()
 
 
 def _sentinel_in_clean_column() -> np.ndarray:

@@ -14,27 +14,39 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is impor
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from keras_embed_prep import export, signature_keys  # noqa: E402
+from keras_embed_prep import export, signature_keys, to_inputs  # noqa: E402
+from keras_embed_prep.verify import as_served  # noqa: E402
 
 FRESH = pathlib.Path(__file__).parent / "fresh"
 
 
 def fit_case(case):
-    """The fitted estimator and the float32 test inputs of a parity case."""
+    """The fitted estimator and the raw test data (array or DataFrame) of a parity case."""
     X_fit, X_test = case.dataset()
     estimator = case.make()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "Skipping features without any observed values", ...
-        estimator.fit(X_fit)
-    return estimator, X_test.astype(np.float32)
+        if case.fit_y is None:
+            estimator.fit(X_fit)
+        else:
+            estimator.fit(X_fit, case.fit_y(X_fit))
+    return estimator, X_test
 
 
-def sklearn_reference(estimator, X32):
-    """scikit-learn's output on exactly the float32 values the converted model receives."""
+def sklearn_reference(estimator, X):
+    """scikit-learn's output on exactly the values the converted model receives (float32-rounded)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = estimator.transform(X32.astype(np.float64))
+        out = estimator.transform(as_served(X))
     return out.toarray() if hasattr(out, "toarray") else np.asarray(out, dtype=np.float64)
+
+
+def model_inputs(X, model):
+    """What the converted model takes; text as fixed-width unicode so it survives np.save."""
+    inputs = to_inputs(X, model)
+    if isinstance(inputs, dict):
+        return {k: v.astype(str) if v.dtype == object else v for k, v in inputs.items()}
+    return inputs.astype(str) if inputs.dtype == object else inputs
 
 
 def write_artifact(directory: pathlib.Path, model, inputs) -> None:

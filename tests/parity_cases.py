@@ -7,9 +7,10 @@ has none.
 
 from __future__ import annotations
 
+from cases_discretize import CASES as DISCRETIZE
 from cases_numeric import CASES as NUMERIC
 from cases_numeric import DATASETS, Case
+from cases_tabular import CASES as TABULAR
 
-CASES: list[Case] = [*NUMERIC]
 
 __all__ = ["CASES", "DATASETS", "Case"]

@@ -30,7 +30,11 @@ def trained(diabetes):
     pipeline = make_pipeline(SimpleImputer(), StandardScaler()).fit(frame)
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input(shape=(frame.shape[1],)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+        [
+            keras.Input(shape=(frame.shape[1],)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1),
+        ]
     )
     model.compile(optimizer="adam", loss="mse")
     model.fit(pipeline.transform(frame).astype("float32"), y, epochs=2, verbose=0)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import fit_case, sklearn_reference
+from conftest import fit_case, model_inputs, sklearn_reference
 from parity_cases import CASES
 
 from keras_embed_prep import to_keras
-from keras_embed_prep.verify import ATOL, RTOL, compare
+from keras_embed_prep.verify import ATOL, RTOL, as_served, compare
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_transform_matches_sklearn(case):
-    estimator, X32 = fit_case(case)
-    reference = sklearn_reference(estimator, X32)
-    ours = np.asarray(to_keras(estimator)(X32))
+    estimator, X = fit_case(case)
+    reference = sklearn_reference(estimator, X)
+    model = to_keras(estimator)
+    ours = np.asarray(model(model_inputs(X, model)))
     assert ours.dtype == np.float32
     assert ours.shape == reference.shape
     report = compare(ours, reference, rtol=RTOL, atol=ATOL)
@@ -30,8 +31,9 @@ def test_fails_where_sklearn_raises(case):
     import tensorflow as tf
 
     estimator, _ = fit_case(case)
-    bad = case.failing_rows().astype(np.float32)
+    bad = case.failing_rows()
     with pytest.raises(ValueError):
-        estimator.transform(bad.astype(np.float64))
-    with pytest.raises(tf.errors.InvalidArgumentError, match="error_on_new"):
-        to_keras(estimator)(bad)
+        estimator.transform(as_served(bad))
+    model = to_keras(estimator)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=case.failing_match):
+        model(model_inputs(bad, model))

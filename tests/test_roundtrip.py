@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import fit_case, run_fresh, sklearn_reference, write_artifact
+from conftest import fit_case, model_inputs, run_fresh, sklearn_reference, write_artifact
 from parity_cases import CASES
 from sklearn.datasets import load_diabetes
 from sklearn.decomposition import PCA
@@ -70,9 +70,10 @@ def artifacts(tmp_path_factory):
     root = tmp_path_factory.mktemp("artifacts")
     references = {}
     for case in CASES:
-        estimator, X32 = fit_case(case)
-        write_artifact(root / case.id, to_keras(estimator), X32)
-        references[case.id] = sklearn_reference(estimator, X32)
+        estimator, X = fit_case(case)
+        model = to_keras(estimator)
+        write_artifact(root / case.id, model, model_inputs(X, model))
+        references[case.id] = sklearn_reference(estimator, X)
     for case_id, full, inputs, reference in _embedded_cases():
         write_artifact(root / case_id, full, inputs)
         references[case_id] = reference

@@ -1,4 +1,4 @@
-"""SimpleImputer (numbers) and MissingIndicator."""
+"""SimpleImputer (numbers and text) and MissingIndicator."""
 
 from __future__ import annotations
 
@@ -27,42 +27,72 @@ def _numeric_missing_value(estimator) -> float:
     )
 
 
+def _imputer_kinds(estimator, n_columns: int) -> list[str]:
+    """Text where the fitted statistic is a string, numbers elsewhere."""
+    return [
+        "text" if isinstance(v, str) else "number" for v in np.asarray(estimator.statistics_, dtype=object)
+    ]
+
+
+def _text_missing_value(estimator) -> str:
+    value = estimator.missing_values
+    if blocks.is_missing(value):
+        return blocks.MISSING
+    if isinstance(value, str):
+        return value
+    raise refuse(
+        estimator,
+        "missing_values",
+        value,
+        "text columns can only treat None/NaN or a string as missing.",
+    )
+
+
+def _fill(estimator, kind: str, x, statistics: list):
+    """Fill one block of columns of one kind; returns (filled, missing mask)."""
+    if kind == "text":
+        mask = ops.equal(x, _text_missing_value(estimator))
+        values = [blocks.category_text(v) for v in statistics]
+        return blocks.fill_text_where(x, mask, values), mask
+    mask = blocks.missing_mask(x, _numeric_missing_value(estimator))
+    values = [np.nan if blocks.is_missing(v) else v for v in statistics]
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+        raise refuse(estimator, "statistics_", statistics, "numeric columns need numeric statistics.")
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)  # empty columns are dropped
+    return blocks.fill_where(x, mask, values), mask
+
+
 @register_converter(
     SimpleImputer,
     notes=(
-        "Numeric columns: any strategy (statistics_ is used), NaN or a number as missing_values, "
-        "add_indicator, keep_empty_features; all-missing columns are dropped as in scikit-learn."
+        "Numeric and text columns: any strategy (statistics_ is used), NaN, None or a number "
+        "(numbers) / a string (text) as missing_values, add_indicator (numbers), "
+        "keep_empty_features; all-missing columns are dropped as in scikit-learn."
     ),
+    input_kinds=_imputer_kinds,
 )
 def convert_simple_imputer(estimator, x):
-    mask = blocks.missing_mask(x, _numeric_missing_value(estimator))
-    statistics = _numeric_statistics(estimator)
-    if estimator.keep_empty_features:
-        y = blocks.fill_where(x, mask, statistics)
-    else:
-        valid = np.flatnonzero(~np.isnan(statistics))
-        y = blocks.fill_where(x, mask, np.where(np.isnan(statistics), 0.0, statistics))
-        y = blocks.take_columns(y, valid)
+    columns = x if isinstance(x, blocks.Columns) else blocks.Columns.of(x)
+    statistics = np.asarray(estimator.statistics_, dtype=object).tolist()
+    filled, masks = {}, []
+    for kind, tensor, idx in columns.parts():
+        filled[kind], mask = _fill(estimator, kind, tensor, [statistics[i] for i in idx])
+        masks.append(mask)
+    keep = range(len(statistics))
+    if not estimator.keep_empty_features:
+        keep = [i for i, v in enumerate(statistics) if not blocks.is_missing(v)]
+    y = blocks.Columns(columns.kinds, numbers=filled.get("number"), text=filled.get("text")).select(keep)
     if estimator.add_indicator:
-        y = blocks.concat([y, _indicate(estimator.indicator_, mask)])
+        if "text" in columns.kinds:
+            raise refuse(
+                estimator,
+                "add_indicator",
+                True,
+                "its 0/1 columns would sit beside text columns; add a MissingIndicator on the "
+                "raw columns in its own ColumnTransformer entry instead.",
+            )
+        y = blocks.concat([y, _indicate(estimator.indicator_, masks[0])])
     return y
-
-
-def _numeric_statistics(estimator) -> np.ndarray:
-    """``statistics_`` as float64 (strategy='constant' stores an object array of numbers)."""
-    statistics = np.asarray(estimator.statistics_)
-    if statistics.dtype.kind == "O" and all(
-        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in statistics
-    ):
-        statistics = statistics.astype(np.float64)
-    if statistics.dtype.kind not in "fiu":
-        raise refuse(
-            estimator,
-            "statistics_",
-            statistics.tolist()[:5],
-            "imputing text columns is not supported yet; only numeric columns convert.",
-        )
-    return statistics.astype(np.float64)
 
 
 def _indicate(indicator, mask):
