@@ -11,7 +11,7 @@ from .errors import ShapeMismatchError, UnsupportedEstimatorError, UnsupportedPa
 from .graph import build
 
 
-def _model_input_width(model: keras.Model) -> int:
+def model_input_width(model: keras.Model) -> int:
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
@@ -78,7 +78,7 @@ def embed(model: keras.Model, preprocessor: Any, *, target: Any = None) -> keras
         raise UnsupportedEstimatorError(
             f"embed expects a keras.Model as its first argument. Received {type(model).__name__}."
         )
-    width = _model_input_width(model)
+    width = model_input_width(model)
     inputs, features = build(preprocessor)
     produced = int(features.shape[-1])
     if produced != width:

@@ -41,3 +41,14 @@ __all__ = [
     "UnsupportedEstimatorError",
     "UnsupportedParameterError",
 ]
+
+
+class FileFormatError(KerasEmbedPrepError, ValueError):
+    """A file is missing, unreadable, corrupt, or holds something other than what was expected."""
+
+
+class UnsafeFileError(KerasEmbedPrepError, ValueError):
+    """Loading a file would run code it names: a pickle, or a skops file with untrusted types."""
+
+
+__all__ += ["FileFormatError", "UnsafeFileError"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,3 +176,53 @@ def verify(
         except (AttributeError, TypeError, ValueError):  # names are cosmetic; some steps have none
             columns = None
     return compare(ours, reference, rtol=rtol, atol=atol, columns=columns)
+
+
+def merge_reports(reports: Iterable[ParityReport]) -> ParityReport:
+    """One report for data checked in parts (e.g. chunks of rows), as if checked at once.
+
+    Rows, NaN mismatches and tolerance violations add up; maximum errors take the
+    maximum over the parts, column by column.
+
+    Parameters
+    ----------
+    reports : iterable of ParityReport
+        Reports over the same output columns and tolerances.
+
+    Returns
+    -------
+    ParityReport
+        With the columns of the first report.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The reports differ in their number of output columns.
+    ValueError
+        No reports, or reports with different tolerances.
+    """
+    reports = list(reports)
+    if not reports:
+        raise ValueError("merge_reports needs at least one ParityReport. Received none.")
+    first = reports[0]
+    for other in reports[1:]:
+        if len(other.max_abs_error) != len(first.max_abs_error):
+            raise ShapeMismatchError(
+                f"Cannot merge parity reports over {len(first.max_abs_error)} and "
+                f"{len(other.max_abs_error)} output columns. Merge reports of the same model only."
+            )
+        if (other.rtol, other.atol) != (first.rtol, first.atol):
+            raise ValueError(
+                f"Cannot merge parity reports with tolerances (rtol={first.rtol}, atol={first.atol}) "
+                f"and (rtol={other.rtol}, atol={other.atol}). Check every part with the same tolerances."
+            )
+    return ParityReport(
+        rows=sum(r.rows for r in reports),
+        max_abs_error=np.max([r.max_abs_error for r in reports], axis=0),
+        max_rel_error=np.max([r.max_rel_error for r in reports], axis=0),
+        nan_mismatches=np.sum([r.nan_mismatches for r in reports], axis=0),
+        violations=np.sum([r.violations for r in reports], axis=0),
+        rtol=first.rtol,
+        atol=first.atol,
+        columns=list(first.columns),
+    )
