@@ -9,18 +9,19 @@ DataFrame inputs, trained Keras models).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from cases_tabular import frame as tabular_frame
 from conftest import fit_case, model_inputs, run_fresh, sklearn_reference, write_artifact
 from parity_cases import CASES
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 
-from keras_embed_prep import embed, to_inputs, to_keras
-from keras_embed_prep.verify import compare
+from keras_embed_prep import embed, to_keras
+from keras_embed_prep.verify import as_served, compare
 
 pytestmark = pytest.mark.xdist_group("roundtrip")
 
@@ -55,11 +56,26 @@ def _embedded_cases():
     pipe2.fit(X)
     model2 = _train(pipe2.transform(X), y, seed=1)
     cases.append(("embed-array-poly", embed(model2, pipe2), X, model2, pipe2))
+    fit, test = tabular_frame()  # text with None/NaN and unseen values, ints, bools, 'category'
+    ct = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["bill length (mm)", "mass/kg"]),
+            (
+                "txt",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                ),
+                ["island", "sex", "grade"],
+            ),
+            ("int", OneHotEncoder(handle_unknown="ignore"), ["code", "year", "flag"]),
+        ]
+    ).fit(fit)
+    model3 = _train(ct.transform(fit), fit["bill length (mm)"].fillna(40).to_numpy(), seed=2)
+    cases.append(("embed-frame-text", embed(model3, ct), test, model3, ct))
     out = []
     for case_id, full, raw, model, pipe in cases:
-        inputs = to_inputs(raw, full)
-        served = raw.astype({c: np.float32 for c in raw.columns}) if isinstance(raw, pd.DataFrame) else raw
-        features = pipe.transform(served.astype(np.float32).astype(np.float64))
+        inputs = model_inputs(raw, full)
+        features = pipe.transform(as_served(raw))
         reference = np.asarray(model(features.astype(np.float32)))
         out.append((case_id, full, inputs, reference))
     return out
@@ -82,7 +98,7 @@ def artifacts(tmp_path_factory):
     return root, references
 
 
-IDS = [c.id for c in CASES] + ["embed-frame-pca", "embed-array-poly"]
+IDS = [c.id for c in CASES] + ["embed-frame-pca", "embed-array-poly", "embed-frame-text"]
 
 
 @pytest.mark.parametrize("case_id", IDS)
