@@ -7,8 +7,14 @@ from typing import Any
 import keras
 from keras import ops
 
-from .errors import ShapeMismatchError, UnsupportedEstimatorError, UnsupportedParameterError
+from .errors import (
+    NotFittedError,
+    ShapeMismatchError,
+    UnsupportedEstimatorError,
+    UnsupportedParameterError,
+)
 from .graph import build
+from .targets import decode, scikeras_target
 
 
 def model_input_width(model: keras.Model) -> int:
@@ -36,44 +42,70 @@ def model_input_width(model: keras.Model) -> int:
     return int(inputs[0].shape[-1])
 
 
-def embed(model: keras.Model, preprocessor: Any, *, target: Any = None) -> keras.Model:
-    """Prepend a fitted preprocessor to a Keras model.
+def _scikeras_parts(pipeline: Any):
+    """``(keras_model, preprocessor, target)`` of a Pipeline ending in a fitted SciKeras wrapper."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipeline, Pipeline) or not type(pipeline.steps[-1][1]).__module__.startswith(
+        "scikeras"
+    ):
+        raise UnsupportedEstimatorError(
+            f"embed(model) with one argument expects a Pipeline whose last step is a fitted SciKeras "
+            f"KerasClassifier or KerasRegressor. Received {type(pipeline).__name__}; otherwise call "
+            "embed(keras_model, preprocessor)."
+        )
+    wrapper = pipeline.steps[-1][1]
+    model = getattr(wrapper, "model_", None)
+    if model is None:
+        raise NotFittedError(f"{type(wrapper).__name__} is not fitted. Fit the pipeline first.")
+    preprocessor = pipeline[:-1]
+    return model, preprocessor, scikeras_target(wrapper)
+
+
+def embed(model: keras.Model | Any, preprocessor: Any = None, *, target: Any = None) -> keras.Model:
+    """Prepend a fitted preprocessor to a Keras model (and optionally decode its output).
 
     Parameters
     ----------
-    model : keras.Model
+    model : keras.Model, or a fitted Pipeline ending in a SciKeras wrapper
         A built Keras model trained on ``preprocessor.transform(X)``. It is not
         modified; the returned model calls it as a layer (and so shares its weights).
-    preprocessor : fitted scikit-learn transformer or Pipeline
+        Given a ``Pipeline`` whose last step is a fitted SciKeras ``KerasClassifier``
+        or ``KerasRegressor`` (and no ``preprocessor``), the steps before it are the
+        preprocessor, its ``model_`` the model, and its target encoding the target.
+    preprocessor : fitted scikit-learn transformer, Pipeline, ColumnTransformer, ...
         See :func:`supported_estimators`.
-    target : None
-        Reserved for decoding targets (inverse transforms of ``y``); not supported
-        in this version, so anything but None is refused.
+    target : fitted target transformer, optional
+        Fitted on ``y``. Regression (``StandardScaler``, ``MinMaxScaler``,
+        ``MaxAbsScaler``, ``RobustScaler``, ``FunctionTransformer``, ...): the model
+        outputs ``target.inverse_transform(model(...))``, in original units.
+        Classification (``LabelEncoder``, ``LabelBinarizer``, ``OneHotEncoder``): the
+        model outputs ``{"probabilities": ..., "label": ...}``, labels decoded as
+        numpy's argmax would. See ``keras_embed_prep.targets.supported_targets()``.
 
     Returns
     -------
     keras.Model
-        Raw inputs (see :func:`to_inputs`) -> ``model(preprocessor.transform(X))``.
-        It saves as ``.keras`` and loads with ``safe_mode=True`` without
-        keras_embed_prep installed.
+        Raw inputs (see :func:`to_inputs`) -> ``model(preprocessor.transform(X))``,
+        decoded by ``target`` if given. It saves as ``.keras`` and loads with
+        ``safe_mode=True`` without keras_embed_prep installed.
 
     Raises
     ------
     ShapeMismatchError
         The preprocessor's output width differs from the model's input width.
     UnsupportedEstimatorError, UnsupportedParameterError, NotFittedError
-        From the conversion of ``preprocessor``.
+        From the conversion of ``preprocessor`` or ``target``.
 
     Examples
     --------
     >>> full = embed(model, pipeline)                           # doctest: +SKIP
     >>> full.save("model.keras")                                # doctest: +SKIP
     """
-    if target is not None:
-        raise UnsupportedParameterError(
-            f"embed(target={type(target).__name__}) is not supported yet: decoding targets is "
-            "planned but not built. Call target.inverse_transform on the model's output instead."
-        )
+    if preprocessor is None:
+        model, preprocessor, scikeras = _scikeras_parts(model)
+        if target is None:
+            target = scikeras
     if not isinstance(model, keras.Model):
         raise UnsupportedEstimatorError(
             f"embed expects a keras.Model as its first argument. Received {type(model).__name__}."
@@ -89,4 +121,11 @@ def embed(model: keras.Model, preprocessor: Any, *, target: Any = None) -> keras
     if model.inputs[0].dtype != "float32":
         features = ops.cast(features, model.inputs[0].dtype)
     outputs = model(features)
+    if target is not None:
+        if isinstance(outputs, (list, tuple, dict)):
+            raise UnsupportedParameterError(
+                f"target= decodes one output, but model {model.name!r} has several. "
+                "Embed without target and decode each output yourself."
+            )
+        outputs = decode(target, outputs)
     return keras.Model(inputs, outputs, name=f"{model.name}_with_preprocessing")

@@ -14,11 +14,16 @@ from cases_tabular import frame as tabular_frame
 from conftest import fit_case, model_inputs, run_fresh, sklearn_reference, write_artifact
 from parity_cases import CASES
 from sklearn.compose import ColumnTransformer
-from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_diabetes, load_iris
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
+from sklearn.preprocessing import (
+    LabelEncoder,
+    OneHotEncoder,
+    PolynomialFeatures,
+    StandardScaler,
+)
 
 from keras_embed_prep import embed, to_keras
 from keras_embed_prep.verify import as_served, compare
@@ -77,8 +82,46 @@ def _embedded_cases():
         inputs = model_inputs(raw, full)
         features = pipe.transform(as_served(raw))
         reference = np.asarray(model(features.astype(np.float32)))
-        out.append((case_id, full, inputs, reference))
+        out.append((case_id, full, inputs, {"output_0": reference}))
+    out.append(_classifier_case())
+    out.append(_regression_target_case())
     return out
+
+
+def _classifier_case():
+    """A softmax model behind a DataFrame pipeline, decoding string labels with LabelEncoder."""
+    import keras
+
+    iris = load_iris(as_frame=True)
+    frame = iris.frame.drop(columns="target")
+    names = np.asarray(iris.target_names, dtype=object)[iris.target]
+    pipe = make_pipeline(StandardScaler()).fit(frame)
+    labels = LabelEncoder().fit(names)
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(pipe.transform(frame), labels.transform(names), epochs=5, verbose=0)
+    full = embed(model, pipe, target=labels)
+    proba = np.asarray(model(pipe.transform(as_served(frame)).astype(np.float32)))
+    expected = labels.inverse_transform(np.argmax(proba, axis=1))
+    return "embed-target-labels", full, model_inputs(frame, full), {"probabilities": proba, "label": expected}
+
+
+def _regression_target_case():
+    """A regression model trained on a standardized target, answering in original units."""
+    X, y = load_diabetes(return_X_y=True)
+    pipe = make_pipeline(StandardScaler()).fit(X)
+    target = StandardScaler().fit(y.reshape(-1, 1))
+    model = _train(pipe.transform(X), target.transform(y.reshape(-1, 1)).ravel(), seed=4)
+    full = embed(model, pipe, target=target)
+    scaled = np.asarray(model(pipe.transform(as_served(X)).astype(np.float32)))
+    return "embed-target-units", full, model_inputs(X, full), {"output_0": target.inverse_transform(scaled)}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +132,7 @@ def artifacts(tmp_path_factory):
         estimator, X = fit_case(case)
         model = to_keras(estimator)
         write_artifact(root / case.id, model, model_inputs(X, model))
-        references[case.id] = sklearn_reference(estimator, X)
+        references[case.id] = {"output_0": sklearn_reference(estimator, X)}
     for case_id, full, inputs, reference in _embedded_cases():
         write_artifact(root / case_id, full, inputs)
         references[case_id] = reference
@@ -98,13 +141,24 @@ def artifacts(tmp_path_factory):
     return root, references
 
 
-IDS = [c.id for c in CASES] + ["embed-frame-pca", "embed-array-poly", "embed-frame-text"]
+IDS = [c.id for c in CASES] + [
+    "embed-frame-pca",
+    "embed-array-poly",
+    "embed-frame-text",
+    "embed-target-labels",
+    "embed-target-units",
+]
 
 
 @pytest.mark.parametrize("case_id", IDS)
 @pytest.mark.parametrize("kind", ["keras_out", "savedmodel_out"])
 def test_fresh_process_output_matches_sklearn(artifacts, case_id, kind):
     root, references = artifacts
-    ours = np.load(root / case_id / f"{kind}.npy")
-    report = compare(ours, references[case_id])
-    assert report.passed, f"{case_id} {kind}\n{report}"
+    with np.load(root / case_id / f"{kind}.npz") as ours:
+        assert sorted(ours.files) == sorted(references[case_id])
+        for name, reference in references[case_id].items():
+            if reference.dtype.kind in "OUS":  # decoded labels: exact
+                np.testing.assert_array_equal(ours[name], reference.astype(str))
+            else:
+                report = compare(ours[name], reference)
+                assert report.passed, f"{case_id} {kind} {name}\n{report}"

@@ -11,10 +11,20 @@ import keras
 import numpy as np
 
 root = pathlib.Path(sys.argv[1])
+
+
+def _plain(array):
+    """Text outputs (object arrays of bytes) as unicode, so np.load needs no pickle."""
+    return np.char.decode(array.astype(bytes), "utf-8") if array.dtype == object else array
+
+
 for case in sorted(p for p in root.iterdir() if p.is_dir()):
     model = keras.saving.load_model(case / "model.keras", safe_mode=True)
     with np.load(case / "inputs.npz") as data:
         inputs = data["__array__"] if "__array__" in data else {k: data[k] for k in data.files}
-    np.save(case / "keras_out.npy", np.asarray(model(inputs)))
+    outputs = model(inputs)
+    if not isinstance(outputs, dict):
+        outputs = {"output_0": outputs}
+    np.savez(case / "keras_out.npz", **{k: _plain(np.asarray(v)) for k, v in outputs.items()})
 assert "keras_embed_prep" not in sys.modules
-print("loaded", len(list(root.glob("*/keras_out.npy"))), "models")
+print("loaded", len(list(root.glob("*/keras_out.npz"))), "models")

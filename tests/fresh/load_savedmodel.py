@@ -13,6 +13,13 @@ import numpy as np
 import tensorflow as tf
 
 root = pathlib.Path(sys.argv[1])
+
+
+def _plain(array):
+    """Text outputs (object arrays of bytes) as unicode, so np.load needs no pickle."""
+    return np.char.decode(array.astype(bytes), "utf-8") if array.dtype == object else array
+
+
 for case in sorted(p for p in root.iterdir() if p.is_dir()):
     serve = tf.saved_model.load(str(case / "savedmodel")).signatures["serving_default"]
     keys = json.loads((case / "signature.json").read_text())
@@ -22,7 +29,7 @@ for case in sorted(p for p in root.iterdir() if p.is_dir()):
             feed = {key: tf.constant(data["__array__"])}
         else:
             feed = {keys[name]: tf.constant(data[name]) for name in data.files}
-    outputs = serve(**feed)
-    np.save(case / "savedmodel_out.npy", outputs["output_0"].numpy())
+    outputs = {k: v.numpy() for k, v in serve(**feed).items()}
+    np.savez(case / "savedmodel_out.npz", **{k: _plain(v) for k, v in outputs.items()})
 assert "keras_embed_prep" not in sys.modules
-print("served", len(list(root.glob("*/savedmodel_out.npy"))), "models")
+print("served", len(list(root.glob("*/savedmodel_out.npz"))), "models")
