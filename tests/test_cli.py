@@ -148,11 +148,11 @@ def test_embed_reports_what_it_wrote(capsys, files, tmp_path):
     )
 
 
-def test_embed_refuses_target(capsys, files, tmp_path):
+def test_embed_refuses_an_unsupported_target(capsys, files, tmp_path):
     _fails(
         capsys,
         ["embed", files.model, files.pre, "-o", tmp_path / "t.keras", "--target", files.other],
-        "target",
+        "target=Pipeline has no decoder",
     )
     assert not (tmp_path / "t.keras").exists()
 

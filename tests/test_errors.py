@@ -103,9 +103,9 @@ def test_embed_refuses_a_model_without_inputs_and_a_non_model():
         embed(StandardScaler().fit(X), StandardScaler().fit(X))
 
 
-def test_embed_refuses_target_until_supported():
-    with pytest.raises(UnsupportedParameterError, match=r"embed\(target=StandardScaler\)"):
-        embed(_mlp(3), StandardScaler().fit(X), target=StandardScaler().fit(X[:, :1]))
+def test_embed_refuses_an_unsupported_target():
+    with pytest.raises(UnsupportedEstimatorError, match=r"target=PCA has no decoder. Supported targets: "):
+        embed(_mlp(3), StandardScaler().fit(X), target=PCA(1).fit(X))
 
 
 def test_to_inputs_wrong_width_and_kind():
