@@ -67,9 +67,13 @@ def center_scale(x, center=None, scale=None):
     return x
 
 
-def scale_shift(x, scale, shift):
-    """``x * scale + shift`` in float64 (MinMaxScaler's own order)."""
-    return ops.add(ops.multiply(x, f64(scale)), f64(shift))
+def scale_shift(x, scale=None, shift=None):
+    """``x * scale + shift``, each step optional, in float64 (MinMaxScaler's own order)."""
+    if scale is not None:
+        x = ops.multiply(x, f64(scale))
+    if shift is not None:
+        x = ops.add(x, f64(shift))
+    return x
 
 
 def clip(x, low: float, high: float):
@@ -436,6 +440,17 @@ def bucketize(x, edges: Sequence[np.ndarray]):
 _EPS = float(np.finfo(np.float64).eps)
 
 
+def _divisor(x, values):
+    """``values`` (one per column) as a ``(batch, n)`` tensor computed from ``x``, to divide by.
+
+    TensorFlow's graph optimizer (grappler constant folding, which runs for SavedModel
+    serving, ``tf.function`` and ``model.predict``) rewrites ``y / constant`` into
+    ``y * (1 / constant)``, one ulp away from scikit-learn's division; a divisor that
+    depends on the input is left alone. Where ``x`` is NaN the result is NaN anyway.
+    """
+    return ops.where(ops.isnan(x), 1.0, f64(values))
+
+
 def yeo_johnson(x, lambdas):
     """``scipy.stats.yeojohnson(x[:, j], lambdas[j])`` for every column at once, in float64.
 
@@ -451,10 +466,10 @@ def yeo_johnson(x, lambdas):
     lam_pos = np.where(log_branch, 1.0, lam)
     lam_neg = np.where(neg_log_branch, 1.0, 2.0 - lam)
     log_pos = ops.log1p(x)
-    pos = ops.divide(ops.expm1(ops.multiply(log_pos, lam_pos)), lam_pos)
+    pos = ops.divide(ops.expm1(ops.multiply(log_pos, lam_pos)), _divisor(x, lam_pos))
     pos = ops.where(log_branch, log_pos, pos)
     log_neg = ops.log1p(ops.negative(x))
-    neg = ops.divide(ops.negative(ops.expm1(ops.multiply(log_neg, lam_neg))), lam_neg)
+    neg = ops.divide(ops.negative(ops.expm1(ops.multiply(log_neg, lam_neg))), _divisor(x, lam_neg))
     neg = ops.where(neg_log_branch, ops.negative(log_neg), neg)
     return ops.where(ops.greater_equal(x, 0.0), pos, neg)
 
@@ -471,7 +486,7 @@ def box_cox(x, lambdas):
     lam = np.where(log_branch, 1.0, lam)
     log_x = ops.log(x)
     power = ops.multiply(log_x, lam)
-    regular = ops.divide(ops.expm1(power), lam)
+    regular = ops.divide(ops.expm1(power), _divisor(x, lam))
     large = ops.subtract(
         ops.multiply(ops.exp(ops.subtract(power, np.log(np.abs(lam)))), np.copysign(1.0, lam)), 1.0 / lam
     )
@@ -566,45 +581,74 @@ def quantile_transform(x, quantiles, references, output_distribution: str):
     return ops.clip(normal_ppf(p), float(ndtri(margin)), float(ndtri(1.0 - margin)))
 
 
-def _last_axis(x, start: int, stop: int):
-    return ops.take(x, np.arange(start, stop), axis=-1)
+def _de_boor(x, knots: np.ndarray, interval, degree: int, derivative: bool):
+    """scipy's ``_deBoor_D`` at ``x`` on knot ``interval``, per column, as ``degree + 1`` tensors.
+
+    ``h[a]`` is the B-spline ``interval - degree + a`` (or its first derivative) at
+    ``x``. scipy's steps literally, in its order of operations, its zero-initialized
+    work array and its handling of empty knot spans included. The knots are gathered by
+    the interval, so every division is by a computed tensor: TensorFlow's graph
+    optimizer (SavedModel serving, ``tf.function``) rewrites a division by a constant
+    into a multiplication by its reciprocal, one ulp off scikit-learn.
+    """
+    n_columns, n_knots = knots.shape
+    flat = knots.reshape(-1)
+    base = ops.add(interval, np.arange(n_columns, dtype=np.int32) * n_knots)
+
+    def knot(offset: int):
+        return ops.take(flat, ops.add(base, offset))
+
+    zeros = ops.zeros_like(x)
+    h = [ops.ones_like(x)] + [zeros] * degree
+    levels = degree - 1 if derivative else degree
+    for j in range(1, levels + 1):
+        hh = h[:j]
+        h[0] = zeros
+        for n in range(1, j + 1):
+            xb, xa = knot(n), knot(n - j)
+            empty = ops.equal(xb, xa)
+            w = ops.divide(hh[n - 1], ops.where(empty, 1.0, ops.subtract(xb, xa)))
+            h[n - 1] = ops.where(empty, h[n - 1], ops.add(h[n - 1], ops.multiply(w, ops.subtract(xb, x))))
+            h[n] = ops.where(empty, 0.0, ops.multiply(w, ops.subtract(x, xa)))
+    if derivative and degree > 0:
+        j = degree
+        hh = h[:j]
+        h[0] = zeros
+        for n in range(1, j + 1):
+            xb, xa = knot(n), knot(n - j)
+            empty = ops.equal(xb, xa)
+            w = ops.divide(ops.multiply(hh[n - 1], float(j)), ops.where(empty, 1.0, ops.subtract(xb, xa)))
+            h[n - 1] = ops.where(empty, h[n - 1], ops.subtract(h[n - 1], w))
+            h[n] = ops.where(empty, h[n], w)
+            h[1] = ops.where(empty, 0.0, h[1])  # scipy sets h[m] (m = 1), not h[n], on an empty span
+    elif derivative:
+        h[0] = zeros
+    return h
 
 
 def bspline_basis(x, knots, degree: int, derivative: bool = False):
     """All B-splines of ``degree`` over each column's ``knots``, at ``x``, in float64.
 
     ``x`` is ``(batch, n)``, ``knots`` ``(n, m)``; returns ``(batch, n, m - degree - 1)``
-    values, and with ``derivative=True`` also their first derivatives. As
+    values (or, with ``derivative=True``, first derivatives). As
     ``scipy.interpolate.BSpline(..., extrapolate=True)``: ``x`` is placed in the knot
     interval ``l``, the last with ``t[l] <= x``, kept within ``[degree, m - degree - 2]``
     (so a value at the last base knot uses the last interval and values outside extend
-    the first or last polynomial piece), and the Cox-de Boor recursion runs from the
-    indicator of ``l``; a term over an empty knot span (``t[i + j] == t[i]``) is 0, as
-    in scipy's ``_deBoor_D``.
+    the first or last polynomial piece); scipy's de Boor recursion gives the
+    ``degree + 1`` splines that are nonzero there, and every other spline is 0.
     """
     t = f64(knots)
     n_knots = t.shape[1]
     n_basis = n_knots - degree - 1
-    xe = ops.expand_dims(x, -1)
     interval = ops.clip(ops.subtract(_count_at_most(x, t), 1), degree, n_basis - 1)
-    basis = as_float64(ops.equal(ops.expand_dims(interval, -1), np.arange(n_knots - 1, dtype=np.int32)))
-    slope = None
-    for j in range(1, degree + 1):
-        span = t[:, j:] - t[:, :-j]
-        safe = np.where(span > 0, span, 1.0)
-        weight = ops.where(span > 0, ops.divide(basis, safe), 0.0)
-        left = _last_axis(weight, 0, n_knots - j - 1)
-        right = _last_axis(weight, 1, n_knots - j)
-        if derivative and j == degree:  # scipy's order: (j * B) / span, then the difference
-            scaled = ops.where(span > 0, ops.divide(ops.multiply(basis, float(j)), safe), 0.0)
-            slope = ops.subtract(_last_axis(scaled, 0, n_knots - j - 1), _last_axis(scaled, 1, n_knots - j))
-        basis = ops.add(
-            ops.multiply(left, ops.subtract(xe, t[:, : n_knots - j - 1])),
-            ops.multiply(right, ops.subtract(t[:, j + 1 :], xe)),
-        )
-    if not derivative:
-        return basis
-    return basis, ops.zeros_like(basis) if slope is None else slope
+    h = _de_boor(x, t, interval, degree, derivative)
+    index = ops.expand_dims(ops.subtract(interval, degree), -1)
+    positions = np.arange(n_basis, dtype=np.int32)
+    basis = ops.zeros_like(ops.multiply(ops.expand_dims(x, -1), positions.astype(np.float64)))
+    for a, value in enumerate(h):
+        hit = ops.equal(ops.add(index, a), positions)
+        basis = ops.where(hit, ops.expand_dims(value, -1), basis)
+    return basis
 
 
 def _spline_combine(basis, coefficients):
@@ -666,9 +710,8 @@ def spline_features(x, knots, coefficients, degree: int, extrapolation: str):
             )
             y = ops.where(keep, values, 0.0)
         else:
-            basis, slope = bspline_basis(edge, t, degree, derivative=True)
-            values = _spline_combine(basis, coefficients)
-            slope = _spline_combine(slope, coefficients)
+            values = _spline_combine(bspline_basis(edge, t, degree), coefficients)
+            slope = _spline_combine(bspline_basis(edge, t, degree, derivative=True), coefficients)
             under = ops.add(values, ops.multiply(ops.expand_dims(ops.subtract(x, lo), -1), slope))
             over = ops.add(values, ops.multiply(ops.expand_dims(ops.subtract(x, hi), -1), slope))
             y = ops.where(ops.logical_and(above, last), over, 0.0)

@@ -76,33 +76,34 @@ def _units(y):
 
 @register_target(StandardScaler, notes="y * scale_ + mean_ (each as fitted).")
 def decode_standard_scaler(estimator, y):
-    y = blocks.as_float64(y)
-    if estimator.with_std:
-        y = ops.multiply(y, blocks.f64(estimator.scale_))
-    if estimator.with_mean:
-        y = ops.add(y, blocks.f64(estimator.mean_))
-    return _units(y)
+    return _units(
+        blocks.scale_shift(
+            blocks.as_float64(y),
+            scale=estimator.scale_ if estimator.with_std else None,
+            shift=estimator.mean_ if estimator.with_mean else None,
+        )
+    )
 
 
 @register_target(MinMaxScaler, notes="(y - min_) / scale_; clip does not apply to the inverse.")
 def decode_min_max_scaler(estimator, y):
-    y = ops.subtract(blocks.as_float64(y), blocks.f64(estimator.min_))
-    return _units(ops.divide(y, blocks.f64(estimator.scale_)))
+    return _units(blocks.center_scale(blocks.as_float64(y), center=estimator.min_, scale=estimator.scale_))
 
 
 @register_target(MaxAbsScaler, notes="y * scale_.")
 def decode_max_abs_scaler(estimator, y):
-    return _units(ops.multiply(blocks.as_float64(y), blocks.f64(estimator.scale_)))
+    return _units(blocks.scale_shift(blocks.as_float64(y), scale=estimator.scale_))
 
 
 @register_target(RobustScaler, notes="y * scale_ + center_ (each as fitted).")
 def decode_robust_scaler(estimator, y):
-    y = blocks.as_float64(y)
-    if estimator.with_scaling:
-        y = ops.multiply(y, blocks.f64(estimator.scale_))
-    if estimator.with_centering:
-        y = ops.add(y, blocks.f64(estimator.center_))
-    return _units(y)
+    return _units(
+        blocks.scale_shift(
+            blocks.as_float64(y),
+            scale=estimator.scale_ if estimator.with_scaling else None,
+            shift=estimator.center_ if estimator.with_centering else None,
+        )
+    )
 
 
 @register_target(
