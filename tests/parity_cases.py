@@ -12,5 +12,6 @@ from cases_numeric import CASES as NUMERIC
 from cases_numeric import DATASETS, Case
 from cases_tabular import CASES as TABULAR
 
+CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE]
 
 __all__ = ["CASES", "DATASETS", "Case"]
