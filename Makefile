@@ -17,10 +17,10 @@ demo: $(STAMP)
 	$(BIN)/python -m keras_embed_prep.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check keras_embed_prep tests benchmarks
+	$(BIN)/ruff check .
 
 test: $(STAMP) lint
-	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --durations=10
+	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=10
 
 bench: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python benchmarks/run.py
