@@ -8,10 +8,11 @@ has none.
 from __future__ import annotations
 
 from cases_discretize import CASES as DISCRETIZE
+from cases_nonlinear import CASES as NONLINEAR
 from cases_numeric import CASES as NUMERIC
 from cases_numeric import DATASETS, Case
 from cases_tabular import CASES as TABULAR
 
-CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE]
+CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR]
 
 __all__ = ["CASES", "DATASETS", "Case"]

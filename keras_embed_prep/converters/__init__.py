@@ -7,6 +7,8 @@ from . import (  # noqa: F401
     encoders,
     functions,
     impute,
+    nonlinear,
     polynomial,
     scalers,
+    selection,
 )
