@@ -7,6 +7,7 @@
 """
 
 from . import errors
+from .diagnose import DoctorReport, diagnose
 from .embed import embed
 from .export import export, signature_keys
 from .graph import to_keras
@@ -17,7 +18,9 @@ from .verify import ParityReport, verify
 __version__ = "0.1.0"
 
 __all__ = [
+    "DoctorReport",
     "ParityReport",
+    "diagnose",
     "embed",
     "errors",
     "export",

@@ -12,6 +12,7 @@ of 1, float32 arithmetic loses about 4e-4; float64 meets the 1e-5 tolerance.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import keras
@@ -221,7 +222,8 @@ def one_hot(positions, width: int):
         num_tokens=width + 1, output_mode="multi_hot", name=f"one_hot_{next(_uid)}"
     )
     hot = encode(ops.cast(positions, "int64"))
-    return as_float64(take_columns(hot, np.arange(width)))
+    # A slice, not a gather, drops the extra slot; 0.0/1.0 need no subnormal care (plain cast).
+    return ops.cast(hot[:, :width], "float64")
 
 
 # --- categories ---------------------------------------------------------------------------
@@ -790,3 +792,103 @@ def take_labels(index, classes):
     if classes.dtype.kind in "iu":
         return ops.take(classes.astype(np.int64), index)
     return ops.take(f64(classes), index)
+
+
+# --- inverse nonlinear maps (decoded targets) ---------------------------------------------------
+
+
+def _held(x, values):
+    """``values`` (one per column) as a tensor computed from ``x`` (see :func:`_divisor`).
+
+    For a divisor, and also for a ``pow`` exponent and the ``1`` in ``exp(x) - 1``, which
+    TensorFlow's graph optimizer would otherwise rewrite when they are constants
+    (``pow(x, 0.5)`` to ``sqrt``, ``exp(x) - 1`` to ``expm1``): the served model then
+    computes what the eager one does.
+    """
+    return _divisor(x, values)
+
+
+def yeo_johnson_inverse(x, lambdas):
+    """``PowerTransformer._yeo_johnson_inverse_transform(x[:, j], lambdas[j])``, in float64.
+
+    scikit-learn's formulas literally, per column: for ``x >= 0``, ``exp(x) - 1`` if
+    ``|lambda| < eps`` else ``(x * lambda + 1) ** (1 / lambda) - 1``; for ``x < 0``,
+    ``1 - exp(-x)`` if ``|lambda - 2| <= eps`` else
+    ``1 - (-(2 - lambda) * x + 1) ** (1 / (2 - lambda))``. A negative base gives NaN and
+    a zero base with a negative exponent ``inf``, as ``np.power``; NaN stays NaN.
+    """
+    lam = f64(lambdas)
+    log_branch = np.abs(lam) < _EPS
+    neg_log_branch = ~(np.abs(lam - 2.0) > _EPS)
+    lam_pos = np.where(log_branch, 1.0, lam)
+    lam_neg = np.where(neg_log_branch, 1.0, 2.0 - lam)
+    base = ops.add(ops.multiply(x, lam_pos), 1.0)
+    pos = ops.subtract(ops.power(base, _held(x, 1.0 / lam_pos)), 1.0)
+    pos = ops.where(log_branch, ops.subtract(ops.exp(x), _held(x, np.ones_like(lam))), pos)
+    base = ops.add(ops.multiply(x, -lam_neg), 1.0)
+    neg = ops.subtract(1.0, ops.power(base, _held(x, 1.0 / lam_neg)))
+    neg = ops.where(neg_log_branch, ops.subtract(1.0, ops.exp(ops.negative(x))), neg)
+    return ops.where(ops.greater_equal(x, 0.0), pos, neg)
+
+
+def box_cox_inverse(x, lambdas):
+    """``scipy.special.inv_boxcox(x[:, j], lambdas[j])`` for every column at once, in float64.
+
+    scipy's three branches: ``exp(x)`` if ``lambda == 0``; else
+    ``exp(log1p(lambda * x) / lambda)`` while ``lambda * x < 1.79e308``; beyond,
+    ``exp((log(sign(lambda) * (x + 1 / lambda)) + log|lambda|) / lambda)``. ``lambda * x < -1``
+    gives NaN; NaN stays NaN.
+    """
+    lam = f64(lambdas)
+    exp_branch = lam == 0.0
+    lam = np.where(exp_branch, 1.0, lam)
+    product = ops.multiply(x, lam)
+    regular = ops.exp(ops.divide(ops.log1p(product), _divisor(x, lam)))
+    shifted = ops.multiply(ops.add(x, 1.0 / lam), np.copysign(1.0, lam))
+    log_abs = f64([math.log(abs(v)) for v in lam])
+    large = ops.exp(ops.divide(ops.add(ops.log(shifted), log_abs), _divisor(x, lam)))
+    # A float64 array: comparisons read a Python float as float32, which 1.79e308 overflows.
+    y = ops.where(ops.less(product, f64([1.79e308])), regular, large)
+    return ops.where(exp_branch, ops.exp(x), y)
+
+
+def normal_cdf(x):
+    """``scipy.stats.norm.cdf`` (``scipy.special.ndtr``) in float64, as scipy computes it.
+
+    ``t = x * sqrt(1/2)``: ``0.5 + 0.5 * erf(t)`` where ``|t| < 1``, else
+    ``0.5 * erfc(|t|)``, subtracted from 1 for ``t > 0``. ``erfc`` keeps full relative
+    precision in the lower tail, where ``0.5 + 0.5 * erf`` would cancel. Within a few ulp
+    of scipy; 0 at ``-inf``, 1 at ``inf``, NaN for NaN.
+    """
+    t = ops.multiply(x, math.sqrt(0.5))
+    z = ops.abs(t)
+    central = ops.add(ops.multiply(ops.erf(t), 0.5), 0.5)
+    tail = ops.multiply(ops.erfc(z), 0.5)
+    tail = ops.where(ops.greater(t, 0.0), ops.subtract(1.0, tail), tail)
+    return ops.where(ops.less(z, 1.0), central, tail)
+
+
+def quantile_inverse(x, quantiles, references, output_distribution: str):
+    """QuantileTransformer's ``inverse_transform``, column by column, in float64.
+
+    scikit-learn's ``_transform_col(..., inverse=True)`` in its order: for the normal
+    output ``p = norm.cdf(x)`` first (the uniform output is used as is); then
+    ``np.interp(p, references, quantiles[:, j])``, which holds ``quantiles[0]`` below
+    0 and ``quantiles[-1]`` above 1; then values at the upper bound take
+    ``quantiles[-1]`` and at the lower bound ``quantiles[0]`` (lower wins), the bounds
+    being ``p == 1`` / ``p == 0`` for the uniform output and ``p + 1e-7 > 1`` /
+    ``p - 1e-7 < 0`` for the normal one. NaN stays NaN.
+    """
+    q = f64(quantiles).T
+    r = np.broadcast_to(f64(references), q.shape)
+    if output_distribution == "normal":
+        p = normal_cdf(x)
+        lower = ops.less(ops.subtract(p, QUANTILE_BOUNDS_THRESHOLD), 0.0)
+        upper = ops.greater(ops.add(p, QUANTILE_BOUNDS_THRESHOLD), 1.0)
+    else:
+        p = x
+        lower = ops.equal(p, 0.0)
+        upper = ops.equal(p, 1.0)
+    y = interpolate(p, r, q)
+    y = ops.where(upper, q[:, -1], y)
+    return ops.where(lower, q[:, 0], y)

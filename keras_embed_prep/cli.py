@@ -1,4 +1,4 @@
-"""The ``keras-embed-prep`` command line: embed, verify, inspect, demo.
+"""The ``keras-embed-prep`` command line: embed, verify, inspect, doctor, demo.
 
 ::
 
@@ -6,6 +6,7 @@
     keras-embed-prep verify full.keras preprocessor.skops model.keras data.csv [--json]
     keras-embed-prep verify serving/1 preprocessor.skops model.keras data.parquet
     keras-embed-prep inspect preprocessor.skops | full.keras | serving/1
+    keras-embed-prep doctor model.keras data.csv [--preprocessor preprocessor.skops] [--json]
     keras-embed-prep demo [--out DIR]
 
 Preprocessors are read from skops files (``skops.io.dump(preprocessor, "preprocessor.skops")``)
@@ -25,14 +26,23 @@ Rows that scikit-learn refuses (an unknown category with ``handle_unknown="error
 bad input (exit 2); rows the embedded model refuses but scikit-learn transforms are a
 parity failure (exit 1).
 
+``doctor`` runs :func:`keras_embed_prep.diagnose` on the first ``--max-rows`` rows of DATA
+(columns matched as for ``verify``; for a model with one input per column, by input name)
+and prints where the model breaks, which inputs look unprepared, what a save/load changes,
+and the fix. ``--json`` prints ``report.to_dict()`` (schema: :mod:`keras_embed_prep.diagnose`)
+plus ``"model_path"``, ``"data_path"`` and ``"preprocessor_path"`` (null without one), the
+paths given. A model whose custom classes are not registered needs ``--import MODULE`` (the
+module that registers them; its code runs). Exit 0 when healthy, 1 when problems are found.
+
 Exit codes
 ----------
 0
     Success (for ``verify``: parity passed; ``inspect`` exits 0 whenever it could read PATH,
-    whether or not everything converts: its report says what does not).
+    whether or not everything converts: its report says what does not; ``doctor``: healthy).
 1
     ``verify`` ran and parity failed: a value beyond tolerance, a NaN disagreement, or rows
     the embedded model refused although scikit-learn transforms them (one line on stderr).
+    ``doctor`` ran and found problems (its report says which).
 2
     Usage error or bad input: a missing, unreadable, corrupt, untrusted or wrong file, an
     unfitted or unsupported preprocessor, widths that do not line up, DATA missing columns.
@@ -77,6 +87,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from . import __version__
+from .diagnose import diagnose_with_paths, unregistered_custom_objects
 from .embed import embed, model_input_width
 from .errors import FileFormatError, InputError, KerasEmbedPrepError, ShapeMismatchError
 from .export import export, signature_keys
@@ -109,7 +120,7 @@ _DATA_KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 _EXIT_EPILOG = """\
 exit status:
   0  success (verify: parity passed)
-  1  verify: parity failed
+  1  verify: parity failed; doctor: problems found
   2  usage error or bad input (missing, corrupt, untrusted or wrong file; unfitted or
      unsupported preprocessor; DATA missing columns): one line on stderr says what to do"""
 
@@ -543,6 +554,80 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return _inspect_preprocessor(args.path, args)
 
 
+def _doctor_model(path: str, modules: list[str]) -> Any:
+    """Load MODEL for ``doctor``: import ``--import`` modules, then name any custom class still missing."""
+    import importlib
+
+    if modules and str(pathlib.Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(pathlib.Path.cwd()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # an imported module can raise anything
+            raise InputError(
+                f"--import {module}: the module could not be imported ({quote_error(exc)})."
+            ) from exc
+    if is_keras_file(path) and (missing := unregistered_custom_objects(path)):
+        raise FileFormatError(
+            f"Model {path!r} needs custom classes {missing} that are not registered in this process. "
+            "Pass --import MODULE for the module that defines them (with "
+            "@keras.saving.register_keras_serializable), or call keras_embed_prep.diagnose in Python."
+        )
+    return load_keras_model(path)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    if args.max_rows < 1:
+        raise InputError(f"--max-rows must be at least 1. Received {args.max_rows}.")
+    model = _doctor_model(args.model, args.imports)
+    preprocessor = _load_preprocessor(args.preprocessor, args) if args.preprocessor else None
+    data = _Data(args.data)
+    columns, text = None, []
+    if preprocessor is not None:
+        columns = _select(preprocessor, data)
+        try:
+            text = _text_columns(to_keras(preprocessor), preprocessor, data)
+        except KerasEmbedPrepError:  # diagnose says why it does not convert
+            text = []
+    elif len(model.inputs) > 1 or len(model.inputs[0].shape) != 2:
+        by_name = {keras_input_name(c): c for c in data.columns}
+        missing = [t.name for t in model.inputs if t.name not in by_name]
+        if missing:
+            raise InputError(
+                f"DATA {args.data!r} lacks columns {missing} that model {args.model!r} takes. Received "
+                f"columns {data.columns[:10]}. Add them (columns are matched by name)."
+            )
+        columns = [by_name[t.name] for t in model.inputs]
+        text = [by_name[t.name] for t in model.inputs if t.dtype == "string"]
+    chunks = data.chunks(columns, args.max_rows, text)
+    try:
+        chunk = next((c for c, _ in chunks), None)
+    finally:
+        chunks.close()  # only the first chunk is read: release the file now
+    if chunk is None or not len(chunk):
+        raise FileFormatError(f"DATA {args.data!r} has no rows. Pass a file with rows to diagnose.")
+    X = chunk.to_numpy() if preprocessor is not None and columns is None else chunk
+    options = "".join(f" --trust {name}" for name in args.trust) + (
+        " --allow-pickle" if args.allow_pickle else ""
+    )
+    report = diagnose_with_paths(
+        model,
+        X,
+        preprocessor,
+        None,
+        model_path=args.model,
+        preprocessor_path=args.preprocessor,
+        load_options=options,
+    )
+    if args.json:
+        result = report.to_dict()
+        result.update(model_path=args.model, data_path=args.data, preprocessor_path=args.preprocessor)
+        print(json.dumps(result, indent=2))
+    else:
+        print(report)
+    return EXIT_OK if report.healthy else EXIT_PARITY_FAILED
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import main as demo_main
 
@@ -647,6 +732,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("path", metavar="PATH", help="preprocessor file, .keras file or SavedModel dir")
     inspect.set_defaults(run=_cmd_inspect)
+
+    doctor = add(
+        "doctor",
+        "explain why a model predicts NaN or nonsense on DATA, and print the fix",
+        "Run MODEL (.keras) layer by layer on the first rows of DATA (.csv with a header row, or "
+        ".parquet): the first layer that outputs NaN/Inf (or blows up) and the rows and columns "
+        "that lead there; inputs that look unprepared (against the statistics of PREPROCESSOR, or "
+        "those embedded in MODEL); what a .keras save/load changes; and the fix (the embed command, "
+        "with the parity it reaches on DATA). Exit 0 when healthy, 1 when problems are found.",
+    )
+    doctor.add_argument("model", metavar="MODEL", help="the Keras model as served (.keras)")
+    doctor.add_argument("data", metavar="DATA", help="raw rows: .csv (with header) or .parquet")
+    doctor.add_argument(
+        "--preprocessor", metavar="P", help="the fitted preprocessor the model was trained behind (.skops)"
+    )
+    doctor.add_argument(
+        "--json", action="store_true", help="print the report as JSON (schema: docs/doctor.md)"
+    )
+    doctor.add_argument(
+        "--max-rows",
+        type=int,
+        default=10000,
+        metavar="N",
+        help="rows of DATA to diagnose (default: %(default)s)",
+    )
+    doctor.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first, to register the model's custom classes (runs its code; repeatable)",
+    )
+    doctor.set_defaults(run=_cmd_doctor)
 
     demo = add(
         "demo",
