@@ -687,8 +687,8 @@ def _parser() -> argparse.ArgumentParser:
     embed.add_argument(
         "--target",
         metavar="T",
-        help="a fitted target transformer (.skops) whose inverse decodes the outputs "
-        "(not supported yet: refused)",
+        help="a fitted target transformer (.skops): regression outputs come back in original units, "
+        "classifiers output 'probabilities' and decoded 'label'",
     )
     embed.set_defaults(run=_cmd_embed)
 

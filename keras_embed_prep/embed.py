@@ -77,8 +77,9 @@ def embed(model: keras.Model | Any, preprocessor: Any = None, *, target: Any = N
         See :func:`supported_estimators`.
     target : fitted target transformer, optional
         Fitted on ``y``. Regression (``StandardScaler``, ``MinMaxScaler``,
-        ``MaxAbsScaler``, ``RobustScaler``, ``FunctionTransformer``, ...): the model
-        outputs ``target.inverse_transform(model(...))``, in original units.
+        ``MaxAbsScaler``, ``RobustScaler``, ``FunctionTransformer``,
+        ``PowerTransformer``, ``QuantileTransformer``): the model outputs
+        ``target.inverse_transform(model(...))``, in original units.
         Classification (``LabelEncoder``, ``LabelBinarizer``, ``OneHotEncoder``): the
         model outputs ``{"probabilities": ..., "label": ...}``, labels decoded as
         numpy's argmax would. See ``keras_embed_prep.targets.supported_targets()``.

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from . import blocks
 from .errors import InputError
@@ -35,13 +36,18 @@ def _as_float32(name: str, values: Any) -> np.ndarray:
     return values.astype(np.float32)
 
 
-def _as_text(name: str, values: Any) -> np.ndarray:
-    """Text values as an object array of str; None / NaN / pd.NA become :data:`blocks.MISSING`."""
+def _as_text(name: str, values: Any):
+    """Text values as a TensorFlow string tensor; None, NaN and pd.NA become :data:`blocks.MISSING`.
+
+    A tensor rather than a numpy array: ``model.predict`` rejects numpy text arrays
+    (object or unicode) for a 2-D input, and a tensor works everywhere (``predict``,
+    calling the model, a SavedModel signature).
+    """
     if isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object)
     values = np.asarray(values, dtype=object)
     flat = [blocks.category_text(v) for v in values.ravel().tolist()]
-    return np.array(flat, dtype=object).reshape(values.shape)
+    return tf.constant(np.array(flat, dtype=str).reshape(values.shape))
 
 
 def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
@@ -62,9 +68,11 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
         A ``(n_samples, n_features)`` array for a model with one 2-D input; for a
         model with one named input per column, a dict of 1-D arrays keyed by input
         name. Numeric values are cast to float32, the dtype of the model's inputs
-        (the converted model reproduces scikit-learn on these float32 values); text
-        values become Python strings, with None, NaN and pd.NA written as the
-        missing-value sentinel ``"__missing__"``.
+        (the converted model reproduces scikit-learn on these float32 values), as
+        numpy arrays; text values become ``tf.string`` tensors, with None, NaN and
+        pd.NA written as the missing-value sentinel ``"__missing__"``. A model with
+        any text input gets tensors only (Keras refuses calls that mix arrays and
+        tensors).
 
     Raises
     ------
@@ -96,7 +104,10 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
             f"{model.name} needs columns {missing} that the DataFrame lacks. "
             f"Received columns {list(X.columns)}."
         )
-    return {
+    feeds = {
         t.name: (_as_text if t.dtype == "string" else _as_float32)(t.name, X[by_input_name[t.name]])
         for t in inputs
     }
+    if any(t.dtype == "string" for t in inputs):  # Keras refuses a call mixing arrays and tensors
+        feeds = {k: tf.convert_to_tensor(v) for k, v in feeds.items()}
+    return feeds

@@ -21,6 +21,8 @@ from sklearn.preprocessing import (
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
+    PowerTransformer,
+    QuantileTransformer,
     RobustScaler,
     StandardScaler,
 )
@@ -28,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import blocks
 from .converters._checks import refuse
+from .converters.nonlinear import OUTPUT_DISTRIBUTIONS, POWER_METHODS
 from .errors import NotFittedError, ShapeMismatchError, UnsupportedEstimatorError
 
 TargetDecoder = Callable[[Any, Any], Any]
@@ -130,6 +133,63 @@ def decode_function_transformer(estimator, y):
             "decoder with keras_embed_prep.targets.register_target for your own class.",
         )
     return _units(op(blocks.as_float64(y)))
+
+
+def _check_width(estimator, y, n_columns: int) -> None:
+    width = y.shape[-1]
+    if width is not None and int(width) != n_columns:
+        raise ShapeMismatchError(
+            f"target {type(estimator).__name__} was fitted on {n_columns} column(s) but the model "
+            f"outputs {int(width)}. Pass the target transformer fitted on the y the model was trained on."
+        )
+
+
+@register_target(
+    PowerTransformer,
+    notes="method='yeo-johnson' and 'box-cox', standardize=True/False: y * scale_ + mean_ of the "
+    "inner scaler, then scikit-learn's inverse Yeo-Johnson / scipy's inv_boxcox, branches included. "
+    "NaN where scikit-learn gives NaN (a negative base to a fractional power).",
+)
+def decode_power_transformer(estimator, y):
+    if estimator.method not in POWER_METHODS:
+        raise refuse(estimator, "method", estimator.method, f"use one of {POWER_METHODS}.")
+    _check_width(estimator, y, len(estimator.lambdas_))
+    x = blocks.as_float64(y)
+    if estimator.standardize:
+        scaler = estimator._scaler  # no public attribute holds the fitted standardization
+        x = blocks.scale_shift(
+            x,
+            scale=scaler.scale_ if scaler.with_std else None,
+            shift=scaler.mean_ if scaler.with_mean else None,
+        )
+    if estimator.method == "yeo-johnson":
+        return _units(blocks.yeo_johnson_inverse(x, estimator.lambdas_))
+    return _units(blocks.box_cox_inverse(x, estimator.lambdas_))
+
+
+@register_target(
+    QuantileTransformer,
+    notes="output_distribution='uniform' and 'normal': norm.cdf for 'normal', then interpolation "
+    "from references_ to quantiles_ with scikit-learn's bounds (outputs beyond the fitted range "
+    "give the first / last quantile). NaN stays NaN.",
+)
+def decode_quantile_transformer(estimator, y):
+    if estimator.output_distribution not in OUTPUT_DISTRIBUTIONS:
+        raise refuse(
+            estimator,
+            "output_distribution",
+            estimator.output_distribution,
+            f"use one of {OUTPUT_DISTRIBUTIONS}.",
+        )
+    _check_width(estimator, y, estimator.quantiles_.shape[1])
+    return _units(
+        blocks.quantile_inverse(
+            blocks.as_float64(y),
+            estimator.quantiles_,
+            estimator.references_,
+            estimator.output_distribution,
+        )
+    )
 
 
 # --- classification: probabilities and decoded labels -------------------------------------------

@@ -42,11 +42,15 @@ def sklearn_reference(estimator, X):
 
 
 def model_inputs(X, model):
-    """What the converted model takes; text as fixed-width unicode so it survives np.save."""
+    """What the converted model takes, as numpy arrays (text as unicode) that survive np.save."""
+
+    def plain(v):
+        return np.char.decode(v.numpy().astype(bytes), "utf-8") if hasattr(v, "numpy") else v
+
     inputs = to_inputs(X, model)
     if isinstance(inputs, dict):
-        return {k: v.astype(str) if v.dtype == object else v for k, v in inputs.items()}
-    return inputs.astype(str) if inputs.dtype == object else inputs
+        return {k: plain(v) for k, v in inputs.items()}
+    return plain(inputs)
 
 
 def write_artifact(directory: pathlib.Path, model, inputs) -> None:

@@ -8,6 +8,10 @@ DataFrame inputs, trained Keras models).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+
 import numpy as np
 import pytest
 from cases_tabular import frame as tabular_frame
@@ -27,8 +31,6 @@ from sklearn.preprocessing import (
 
 from keras_embed_prep import embed, to_keras
 from keras_embed_prep.verify import as_served, compare
-
-pytestmark = pytest.mark.xdist_group("roundtrip")
 
 
 def _train(X, y, seed=0):
@@ -124,21 +126,62 @@ def _regression_target_case():
     return "embed-target-units", full, model_inputs(X, full), {"output_0": target.inverse_transform(scaled)}
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("artifacts")
-    references = {}
-    for case in CASES:
-        estimator, X = fit_case(case)
-        model = to_keras(estimator)
-        write_artifact(root / case.id, model, model_inputs(X, model))
-        references[case.id] = {"output_0": sklearn_reference(estimator, X)}
-    for case_id, full, inputs, reference in _embedded_cases():
-        write_artifact(root / case_id, full, inputs)
-        references[case_id] = reference
+@contextlib.contextmanager
+def _locked(path):
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: Artifacts are built in shards, so that pytest-xdist workers share the work.
+SHARDS = 4
+
+
+def _build(root, shard: int):
+    """Write this shard's artifacts and replay them in the two fresh processes."""
+    for i, case in enumerate(CASES):
+        if i % SHARDS == shard:
+            estimator, X = fit_case(case)
+            model = to_keras(estimator)
+            write_artifact(root / case.id, model, model_inputs(X, model))
+            np.savez(root / case.id / "reference.npz", output_0=sklearn_reference(estimator, X))
+    if shard == SHARDS - 1:
+        for case_id, full, inputs, reference in _embedded_cases():
+            write_artifact(root / case_id, full, inputs)
+            np.savez(root / case_id / "reference.npz", **{k: _plain(v) for k, v in reference.items()})
     run_fresh("load_keras.py", root)
     run_fresh("load_savedmodel.py", root)
-    return root, references
+
+
+def _plain(array):
+    return array.astype(str) if array.dtype == object else array
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    """Every case's artifacts and fresh-process outputs, as ``{case id: directory}``.
+
+    Built once per test run and shared by pytest-xdist workers: each shard is built
+    under a file lock by the first worker that takes it; a worker starts with the
+    shard of its own number, then takes or waits for the others.
+    """
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent / f"roundtrip-{run}" if run else base / "roundtrip"
+    root.mkdir(exist_ok=True)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+    for shard in sorted(range(SHARDS), key=lambda k: (k - worker) % SHARDS):
+        directory = root / f"shard-{shard}"
+        with _locked(root / f"shard-{shard}.lock"):
+            if not (directory / "DONE").exists():
+                directory.mkdir(exist_ok=True)
+                _build(directory, shard)
+                (directory / "DONE").touch()
+    shards = [root / f"shard-{shard}" for shard in range(SHARDS)]
+    return {case.name: case for shard in shards for case in shard.iterdir() if case.is_dir()}
 
 
 IDS = [c.id for c in CASES] + [
@@ -153,10 +196,13 @@ IDS = [c.id for c in CASES] + [
 @pytest.mark.parametrize("case_id", IDS)
 @pytest.mark.parametrize("kind", ["keras_out", "savedmodel_out"])
 def test_fresh_process_output_matches_sklearn(artifacts, case_id, kind):
-    root, references = artifacts
-    with np.load(root / case_id / f"{kind}.npz") as ours:
-        assert sorted(ours.files) == sorted(references[case_id])
-        for name, reference in references[case_id].items():
+    with (
+        np.load(artifacts[case_id] / f"{kind}.npz") as ours,
+        np.load(artifacts[case_id] / "reference.npz") as ref,
+    ):
+        assert sorted(ours.files) == sorted(ref.files)
+        for name in ref.files:
+            reference = ref[name]
             if reference.dtype.kind in "OUS":  # decoded labels: exact
                 np.testing.assert_array_equal(ours[name], reference.astype(str))
             else:

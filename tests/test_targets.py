@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
@@ -13,6 +15,8 @@ from sklearn.preprocessing import (
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
+    PowerTransformer,
+    QuantileTransformer,
     RobustScaler,
     StandardScaler,
 )
@@ -52,8 +56,26 @@ def diabetes():
         lambda: RobustScaler(quantile_range=(10, 90)),
         lambda: FunctionTransformer(np.log1p, inverse_func=np.expm1),
         FunctionTransformer,
+        PowerTransformer,
+        lambda: PowerTransformer(standardize=False),
+        lambda: PowerTransformer(method="box-cox"),
+        lambda: QuantileTransformer(n_quantiles=100),
+        lambda: QuantileTransformer(n_quantiles=50, output_distribution="normal"),
     ],
-    ids=["standard", "standard-no-mean", "minmax", "maxabs", "robust", "log1p-expm1", "identity"],
+    ids=[
+        "standard",
+        "standard-no-mean",
+        "minmax",
+        "maxabs",
+        "robust",
+        "log1p-expm1",
+        "identity",
+        "yeo-johnson",
+        "yeo-johnson-raw",
+        "box-cox",
+        "quantile-uniform",
+        "quantile-normal",
+    ],
 )
 def test_regression_outputs_come_back_in_original_units(diabetes, make_target):
     X, y = diabetes
@@ -65,6 +87,166 @@ def test_regression_outputs_come_back_in_original_units(diabetes, make_target):
     scaled = np.asarray(model(pre.transform(as_served(X)).astype(np.float32)))
     reference = target.inverse_transform(scaled.astype(np.float64))
     assert compare(ours, reference).passed, str(compare(ours, reference))
+
+
+NONLINEAR_TARGETS = {
+    "yeo-johnson": (lambda: PowerTransformer(), "signed"),
+    "yeo-johnson-raw": (lambda: PowerTransformer(standardize=False), "signed"),
+    "box-cox": (lambda: PowerTransformer(method="box-cox"), "positive"),
+    "box-cox-raw": (lambda: PowerTransformer(method="box-cox", standardize=False), "positive"),
+    "quantile-uniform": (lambda: QuantileTransformer(n_quantiles=100), "signed"),
+    "quantile-normal": (
+        lambda: QuantileTransformer(n_quantiles=50, output_distribution="normal"),
+        "positive",
+    ),
+}
+
+
+def _skewed_target(kind, n_columns):
+    """Skewed y: one column around 20, one offset far from zero (signed: both cross zero)."""
+    rng = np.random.default_rng(7)
+    y = np.column_stack([rng.lognormal(3.0, 0.8, 400), 5e5 + 1e3 * rng.gamma(2.0, size=400)])
+    if kind == "signed":
+        y = y - np.median(y, axis=0)
+    return y[:, :n_columns]
+
+
+def _transformed_grid(target, y):
+    """Model outputs: the fitted image of y, a grid three times as wide, and special values."""
+    image = target.transform(y)
+    lo, hi = image.min(axis=0), image.max(axis=0)
+    grid = np.linspace(lo - (hi - lo), hi + (hi - lo), 601)
+    special = np.array(
+        [0.0, -0.0, 1.0, -1.0, 1e3, -1e3, 1e30, -1e30, np.nan]
+    )  # inverse_transform rejects inf
+    special = np.repeat(special[:, None], y.shape[1], axis=1)
+    return np.concatenate([image, lo[None], hi[None], grid, special]).astype(np.float32)
+
+
+def _identity_embedding(target, outputs):
+    """``embed`` around a model that returns its input: the decoder sees exactly ``outputs``."""
+    import keras
+
+    width = outputs.shape[1]
+    model = keras.Sequential([keras.Input(shape=(width,)), keras.layers.Identity()])
+    return embed(model, FunctionTransformer().fit(outputs), target=target)
+
+
+def _inverse(target, outputs):
+    with warnings.catch_warnings():  # PowerTransformer warns where its inverse is NaN
+        warnings.simplefilter("ignore", UserWarning)
+        return target.inverse_transform(outputs.astype(np.float64))
+
+
+@pytest.mark.parametrize("n_columns", [1, 2])
+@pytest.mark.parametrize("name", list(NONLINEAR_TARGETS))
+def test_nonlinear_targets_match_inverse_transform_beyond_the_fitted_range(name, n_columns):
+    make_target, kind = NONLINEAR_TARGETS[name]
+    y = _skewed_target(kind, n_columns)
+    target = make_target().fit(y)
+    outputs = _transformed_grid(target, y)
+    full = _identity_embedding(target, outputs)
+    ours = np.asarray(full(to_inputs(outputs, full)))
+    report = compare(ours, _inverse(target, outputs))
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("name", ["yeo-johnson", "box-cox-raw", "quantile-normal", "quantile-uniform"])
+def test_nonlinear_targets_served_as_in_keras(name, tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from keras_embed_prep import export, signature_keys
+
+    make_target, kind = NONLINEAR_TARGETS[name]
+    y = _skewed_target(kind, 2)
+    target = make_target().fit(y)
+    outputs = _transformed_grid(target, y)
+    full = _identity_embedding(target, outputs)
+    export(full, tmp_path / "sm")
+    serve = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    (key,) = signature_keys(full).values()
+    served = serve(**{key: tf.constant(to_inputs(outputs, full))})["output_0"].numpy()
+    report = compare(served, _inverse(target, outputs))
+    assert report.passed, str(report)
+    eager = np.asarray(full(to_inputs(outputs, full)))
+    np.testing.assert_array_equal(served, eager)
+    full.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_array_equal(np.asarray(loaded(to_inputs(outputs, loaded))), eager)
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+@pytest.mark.parametrize(
+    ("method", "lambdas"),
+    [
+        # 0 and 2: exp(x) - 1 and 1 - exp(-x); -0.7 and 3: a negative base (NaN) beyond a bound
+        ("yeo-johnson", [0.0, 2.0, -0.7, 3.0, 2**-53, 2.0 - 2**-50]),
+        # 0: exp(x); 9 and -9: lambda * x < -1 (NaN) and the huge-product branch
+        ("box-cox", [0.0, 5e-20, -0.7, 2.5, 9.0, -9.0]),
+    ],
+)
+def test_power_transformer_target_on_lambda_branch_points(method, lambdas, standardize):
+    y = np.abs(np.random.default_rng(3).normal(size=(64, len(lambdas)))) * 3.0 + 0.01
+    target = PowerTransformer(method=method, standardize=standardize).fit(y)
+    target.lambdas_ = np.array(lambdas)  # set after fit: the scaler keeps its fitted values
+    grid = np.linspace(-12.0, 12.0, 481)
+    outputs = np.concatenate([grid, [1e30, -1e30, 1e38, np.nan]]).astype(np.float32)
+    outputs = np.repeat(outputs[:, None], len(lambdas), axis=1)
+    full = _identity_embedding(target, outputs)
+    ours = np.asarray(full(to_inputs(outputs, full)))
+    reference = _inverse(target, outputs)
+    assert np.isnan(reference[:-1]).any() and np.isinf(reference).any()
+    report = compare(ours, reference)
+    assert report.passed, str(report)
+
+
+def _float64_model(build, n_columns):
+    import keras
+
+    x = keras.Input(shape=(n_columns,), dtype="float64")
+    return keras.Model(x, build(x))
+
+
+def test_inverse_blocks_in_float64():
+    from scipy.special import inv_boxcox, ndtr
+
+    from keras_embed_prep import blocks
+
+    lambdas = np.array([0.0, 5e-20, 1e-12, -0.7, 2.5, 9.0, -9.0])
+    # 1e308 * 9 overflows: scipy's third branch, exp((log(x + 1/lambda) + log|lambda|) / lambda)
+    x = np.concatenate([np.linspace(-5, 5, 1001), [1e308, -1e308, 1e-300, -0.0, 1e3, np.nan]])
+    x = np.repeat(x[:, None], lambdas.size, axis=1)
+    ours = np.asarray(_float64_model(lambda t: blocks.box_cox_inverse(t, lambdas), lambdas.size)(x))
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(ours, inv_boxcox(x, lambdas), rtol=1e-14, atol=0)
+
+    lambdas = np.array([0.0, 2.0, 2**-53, 2.0 - 2**-50, -0.7, 3.0, 0.5, 1.0])
+    power = PowerTransformer(standardize=False).fit(np.ones((4, lambdas.size)) + np.arange(4)[:, None])
+    power.lambdas_ = lambdas
+    x = np.concatenate([np.linspace(-20, 20, 2001), [1e300, -1e300, 1e-300, -1e-300, -0.0, np.nan]])
+    x = np.repeat(x[:, None], lambdas.size, axis=1)
+    ours = np.asarray(_float64_model(lambda t: blocks.yeo_johnson_inverse(t, lambdas), lambdas.size)(x))
+    # exp(x) - 1 and 1 - pow(...) cancel near 0: one ulp of exp or pow there is ~1e-13 relative
+    np.testing.assert_allclose(ours, _inverse(power, x), rtol=1e-12, atol=0)
+
+    # above -37.5: below it scipy's result is subnormal, which TensorFlow flushes to 0
+    x = np.concatenate([np.linspace(-37.5, 40, 7751), [1e300, -1e300, np.nan]])[:, None]
+    np.testing.assert_allclose(np.asarray(_float64_model(blocks.normal_cdf, 1)(x)), ndtr(x), rtol=1e-13)
+
+
+def test_nonlinear_target_refusals():
+    y = _skewed_target("positive", 2)
+    power = PowerTransformer().fit(y)
+    with pytest.raises(ShapeMismatchError, match="fitted on 2 column"):
+        embed(_mlp(3, 1), StandardScaler().fit(y[:, :1].repeat(3, axis=1)), target=power)
+    power.method = "log"
+    with pytest.raises(UnsupportedParameterError, match=r"PowerTransformer\(method='log'\)"):
+        embed(_mlp(3, 2), StandardScaler().fit(y[:, :1].repeat(3, axis=1)), target=power)
+    quantile = QuantileTransformer(n_quantiles=10).fit(y)
+    quantile.output_distribution = "lognormal"
+    with pytest.raises(UnsupportedParameterError, match="output_distribution='lognormal'"):
+        embed(_mlp(3, 2), StandardScaler().fit(y[:, :1].repeat(3, axis=1)), target=quantile)
 
 
 def test_numpy_argmax_semantics_on_ties_and_nan():

@@ -29,6 +29,15 @@ def category_kinds(estimator, n_columns: int) -> list[str]:
                 blocks.MISSING,
                 "this string is the missing-value marker of converted models; rename the category.",
             )
+        if any(v is None for v in values) and getattr(estimator, "feature_names_in_", None) is None:
+            raise refuse(
+                estimator,
+                f"categories_[{i}]",
+                values,
+                "fitted on a numpy object array, scikit-learn keeps None as a category apart from "
+                "NaN, while a converted model has one missing value. Replace None with np.nan "
+                "before fitting (or fit on a DataFrame, where scikit-learn treats them alike).",
+            )
         kinds.append("text" if any(isinstance(v, str) for v in values) else "number")
     return kinds
 
@@ -96,6 +105,7 @@ def _fail_on_unknown(estimator, flat, n_categories: int):
     input_kinds=category_kinds,
 )
 def convert_one_hot_encoder(estimator, x):
+    category_kinds(estimator, len(estimator.categories_))  # refuses what cannot match
     if estimator.handle_unknown not in ("error", "ignore", "infrequent_if_exist", "warn"):
         raise refuse(estimator, "handle_unknown", estimator.handle_unknown, "not a known option.")
     infrequent = _infrequent(estimator)
@@ -135,6 +145,7 @@ def convert_one_hot_encoder(estimator, x):
     input_kinds=category_kinds,
 )
 def convert_ordinal_encoder(estimator, x):
+    category_kinds(estimator, len(estimator.categories_))  # refuses what cannot match
     infrequent = _infrequent(estimator)
     tables = []
     for c, cats in enumerate(estimator.categories_):
@@ -166,6 +177,7 @@ def convert_ordinal_encoder(estimator, x):
     input_kinds=category_kinds,
 )
 def convert_target_encoder(estimator, x):
+    category_kinds(estimator, len(estimator.categories_))  # refuses what cannot match
     flat = blocks.category_index(x, estimator.categories_)
     n_features = len(estimator.categories_)
     means = np.atleast_1d(np.asarray(estimator.target_mean_, dtype=np.float64))

@@ -1,0 +1,117 @@
+"""MkDocs hooks: the parts of the site that are generated from the code at every build.
+
+Registered under ``hooks:`` in ``mkdocs.yml``. Markers in the Markdown sources are replaced:
+
+- ``<!-- supported-estimators -->``: the table of
+  :func:`keras_embed_prep.supported_estimators`, so the list of what converts is never kept by hand.
+- ``<!-- supported-targets -->``: the table of ``keras_embed_prep.targets.supported_targets()``.
+- ``<!-- cli-help -->`` and ``<!-- cli-help COMMAND -->``: the ``--help`` text of the
+  ``keras-embed-prep`` command line and of its subcommands.
+
+In the rendered API reference, Sphinx roles such as ``:func:`` before a code span are removed.
+
+This module imports neither MkDocs nor TensorFlow at import time, so tests can call
+:func:`supported_table` directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+
+SUPPORTED_MARKER = "<!-- supported-estimators -->"
+TARGETS_MARKER = "<!-- supported-targets -->"
+_CLI_MARKER = re.compile(r"<!-- cli-help(?: ([a-z]+))? -->")
+#: Characters that would be read as Markdown inside a table cell.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|])")
+#: Sphinx roles left in numpydoc docstrings (":func:`embed`"); mkdocstrings shows them verbatim.
+_SPHINX_ROLE = re.compile(r":(?:func|class|meth|attr|data|mod|obj|exc):(?=<code>)")
+
+
+def _cell(text: str) -> str:
+    """Plain text as one Markdown table cell: nothing in it is read as markup."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def supported_rows() -> list[tuple[str, str, str, bool]]:
+    """``(name, module, notes, needs_package_to_load)`` per supported class, from the registry."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_embed_prep import supported_estimators
+
+    return [(e.name, e.module, e.notes, e.needs_package_to_load) for e in supported_estimators()]
+
+
+def supported_table() -> str:
+    """The Markdown table of every class :func:`keras_embed_prep.supported_estimators` lists."""
+    rows = supported_rows()
+    lines = [
+        f"{len(rows)} classes, generated from `keras_embed_prep.supported_estimators()` when this "
+        "site was built.",
+        "",
+        "| class | module | loading a `.keras` file needs keras_embed_prep "
+        "| what converts, what is refused |",
+        "|---|---|---|---|",
+    ]
+    for name, module, notes, needs_package in rows:
+        needs = "**yes**: custom layer" if needs_package else "no"
+        lines.append(f"| `{name}` | `{module}` | {needs} | {_cell(notes) or '-'} |")
+    return "\n".join(lines)
+
+
+def targets_table() -> str:
+    """The Markdown table of the target transformers ``embed(..., target=...)`` decodes."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_embed_prep.targets import supported_targets
+
+    lines = ["| target class | what the decoder reproduces |", "|---|---|"]
+    for name, notes in supported_targets().items():
+        lines.append(f"| `{name}` | {_cell(notes) or '-'} |")
+    return "\n".join(lines)
+
+
+def cli_help(command: str | None = None) -> str:
+    """``keras-embed-prep [COMMAND] --help``, as the command line prints it at 88 columns."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_embed_prep.cli import main
+
+    argv = [command, "--help"] if command else ["--help"]
+    out = io.StringIO()
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "88"  # argparse wraps at the terminal width; make it deterministic
+    try:
+        with contextlib.redirect_stdout(out):
+            code = main(argv)
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    if code != 0:
+        raise RuntimeError(f"keras-embed-prep {' '.join(argv)} exited with {code}.")
+    return f"```text\n{out.getvalue().rstrip()}\n```"
+
+
+def cli_commands() -> list[str]:
+    """The subcommands ``keras-embed-prep --help`` lists."""
+    usage = cli_help()
+    listed = usage[usage.index("positional arguments:") : usage.index("options:")]
+    return re.findall(r"^    ([a-z]+)\b", listed, flags=re.MULTILINE)
+
+
+def on_page_markdown(markdown: str, page, **kwargs) -> str:
+    """Replace the markers of this module's docstring; a page that lost its table fails the build."""
+    if page.file.src_uri == "supported.md":
+        for marker in (SUPPORTED_MARKER, TARGETS_MARKER):
+            if marker not in markdown:
+                raise RuntimeError(f"docs/supported.md must contain {marker}: a generated table goes there.")
+        markdown = markdown.replace(SUPPORTED_MARKER, supported_table())
+        markdown = markdown.replace(TARGETS_MARKER, targets_table())
+    return _CLI_MARKER.sub(lambda m: cli_help(m.group(1)), markdown)
+
+
+def on_page_content(html: str, **kwargs) -> str:
+    """Drop the Sphinx role prefixes that docstrings carry (``:func:`to_inputs``` -> ``to_inputs``)."""
+    return _SPHINX_ROLE.sub("", html)

@@ -1,0 +1,78 @@
+"""The documentation site and the notebooks: generated tables match the code, notebooks carry no outputs.
+
+``make test`` also builds the site (``mkdocs build --strict``) and executes the notebooks (nbmake);
+these checks need neither MkDocs nor Jupyter.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+import re
+
+import pytest
+
+from keras_embed_prep import supported_estimators
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _hooks():
+    """docs/hooks.py, the MkDocs hook that generates the tables, imported as a module."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_supported_table_lists_exactly_the_registry():
+    table = _hooks().supported_table()
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \| (no|\*\*yes\*\*[^|]*) \|", table, flags=re.MULTILINE)
+    listed = [(name, module, needs.startswith("**yes")) for name, module, needs in rows]
+    expected = [(e.name, e.module, e.needs_package_to_load) for e in supported_estimators()]
+    assert listed == expected
+    assert f"{len(expected)} classes" in table
+
+
+def test_supported_table_cells_are_plain_text():
+    """Notes hold '*', '_', '|' and '<': escaped, they cannot break the table or turn into markup."""
+    table = _hooks().supported_table()
+    body = [line for line in table.splitlines() if line.startswith("| `")]
+    cells_per_row = {len(re.split(r"(?<!\\)\|", line)) for line in body}
+    assert cells_per_row == {6}  # 4 cells between 5 unescaped pipes
+
+
+def test_supported_page_has_the_markers():
+    page = (ROOT / "docs" / "supported.md").read_text(encoding="utf-8")
+    hooks = _hooks()
+    assert hooks.SUPPORTED_MARKER in page
+    assert hooks.TARGETS_MARKER in page
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(notebook):
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert code, f"{notebook.name} has no code cells"
+    dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count") is not None]
+    assert not dirty, (
+        f"{notebook.name}: code cells {dirty} have outputs or execution counts. "
+        "Clear all outputs before committing (Jupyter: Edit > Clear Outputs of All Cells)."
+    )
+
+
+def test_notebooks_exist_without_script_copies():
+    assert len(NOTEBOOKS) >= 3
+    copies = [p.name for p in NOTEBOOKS if p.with_suffix(".py").exists()]
+    assert not copies, f"keep only the .ipynb of {copies}"
+
+
+def test_every_cli_command_has_its_help_in_the_docs():
+    hooks = _hooks()
+    commands = hooks.cli_commands()
+    assert {"embed", "verify", "inspect", "demo"} <= set(commands)
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    undocumented = [c for c in commands if f"<!-- cli-help {c} -->" not in page]
+    assert not undocumented, f"docs/cli.md lacks a section with <!-- cli-help NAME --> for {undocumented}"
