@@ -107,12 +107,35 @@ def take_columns(x, indices: Sequence[int]):
     return ops.take(x, indices, axis=1)
 
 
+#: Attribute names under which blocks record how a tensor was made, for :func:`segments`.
+_PARTS = "_keras_embed_prep_parts"
+_ONE_HOT = "_keras_embed_prep_one_hot"
+
+
 def concat(parts: Sequence):
-    """Concatenate blocks along the feature axis."""
+    """Concatenate blocks along the feature axis (remembering the parts, see :func:`segments`)."""
     parts = list(parts)
     if len(parts) == 1:
         return parts[0]
-    return ops.concatenate(parts, axis=1)
+    y = ops.concatenate(parts, axis=1)
+    setattr(y, _PARTS, parts)
+    return y
+
+
+def segments(y) -> list[tuple]:
+    """How the symbolic tensor ``y`` is made, as column blocks in order.
+
+    ``("one_hot", tensor, positions, width)`` for a block built by :func:`one_hot`,
+    ``("dense", tensor)`` for anything else. Lets :func:`keras_embed_prep.embed` look
+    up the first Dense layer's kernel rows instead of multiplying a wide one-hot matrix.
+    """
+    parts = getattr(y, _PARTS, None)
+    if parts is not None:
+        return [segment for part in parts for segment in segments(part)]
+    one_hot_of = getattr(y, _ONE_HOT, None)
+    if one_hot_of is not None:
+        return [("one_hot", y, *one_hot_of)]
+    return [("dense", y)]
 
 
 def project(x, components, mean=None, whiten_variance=None):
@@ -221,9 +244,12 @@ def one_hot(positions, width: int):
     encode = keras.layers.CategoryEncoding(
         num_tokens=width + 1, output_mode="multi_hot", name=f"one_hot_{next(_uid)}"
     )
-    hot = encode(ops.cast(positions, "int64"))
+    positions = ops.cast(positions, "int64")
+    hot = encode(positions)
     # A slice, not a gather, drops the extra slot; 0.0/1.0 need no subnormal care (plain cast).
-    return ops.cast(hot[:, :width], "float64")
+    y = ops.cast(hot[:, :width], "float64")
+    setattr(y, _ONE_HOT, (positions, width))
+    return y
 
 
 # --- categories ---------------------------------------------------------------------------

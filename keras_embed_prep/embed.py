@@ -13,6 +13,7 @@ from .errors import (
     UnsupportedEstimatorError,
     UnsupportedParameterError,
 )
+from .fuse import fuse
 from .graph import build
 from .targets import decode, scikeras_target
 
@@ -62,7 +63,13 @@ def _scikeras_parts(pipeline: Any):
     return model, preprocessor, scikeras_target(wrapper)
 
 
-def embed(model: keras.Model | Any, preprocessor: Any = None, *, target: Any = None) -> keras.Model:
+def embed(
+    model: keras.Model | Any,
+    preprocessor: Any = None,
+    *,
+    target: Any = None,
+    fuse_one_hot: bool = True,
+) -> keras.Model:
     """Prepend a fitted preprocessor to a Keras model (and optionally decode its output).
 
     Parameters
@@ -83,6 +90,14 @@ def embed(model: keras.Model | Any, preprocessor: Any = None, *, target: Any = N
         Classification (``LabelEncoder``, ``LabelBinarizer``, ``OneHotEncoder``): the
         model outputs ``{"probabilities": ..., "label": ...}``, labels decoded as
         numpy's argmax would. See ``keras_embed_prep.targets.supported_targets()``.
+    fuse_one_hot : bool, default True
+        When the preprocessing ends in one-hot blocks (``OneHotEncoder``,
+        ``KBinsDiscretizer(encode="onehot")``, in a ``ColumnTransformer``) and the
+        model starts with a plain ``Dense`` layer, look up that layer's kernel rows
+        instead of multiplying a wide one-hot matrix: the same result up to float32
+        summation order, in time and memory that do not grow with the number of
+        categories. The first layer's weights are then copied into the returned
+        model (the rest of ``model`` is still shared). False keeps ``model`` whole.
 
     Returns
     -------
@@ -119,9 +134,9 @@ def embed(model: keras.Model | Any, preprocessor: Any = None, *, target: Any = N
             f"{type(preprocessor).__name__} outputs {produced} columns but model {model.name!r} "
             f"expects {width}. Pass the preprocessor the model was trained behind."
         )
-    if model.inputs[0].dtype != "float32":
-        features = ops.cast(features, model.inputs[0].dtype)
-    outputs = model(features)
+    outputs = fuse(model, features) if fuse_one_hot else None
+    if outputs is None:
+        outputs = model(ops.cast(features, model.inputs[0].dtype))
     if target is not None:
         if isinstance(outputs, (list, tuple, dict)):
             raise UnsupportedParameterError(

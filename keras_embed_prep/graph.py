@@ -121,11 +121,15 @@ def to_keras(preprocessor: Any) -> keras.Model:
     [[-1.0, -1.0], [1.0, 1.0]]
     """
     inputs, y = build(preprocessor)
-    return keras.Model(inputs, y, name="preprocessing")
+    return keras.Model(inputs, ops.cast(y, "float32"), name="preprocessing")
 
 
 def build(preprocessor: Any):
-    """``(inputs, y)``: the raw Keras inputs and the float32 output of ``preprocessor``."""
+    """``(inputs, y)``: the raw Keras inputs and the numeric output of ``preprocessor``.
+
+    ``y`` is float64 (cast to float32 by the caller, once, at the end), and keeps the
+    record of its blocks that :func:`keras_embed_prep.blocks.segments` reads.
+    """
     lookup(preprocessor)  # unsupported or unfitted: fail before building anything
     inputs, x = build_inputs(preprocessor)
     y = convert(preprocessor, x)
@@ -134,7 +138,7 @@ def build(preprocessor: Any):
             f"{type(preprocessor).__name__} outputs text columns; a Keras model needs numbers. "
             "End the preprocessing with an encoder (OneHotEncoder, OrdinalEncoder, ...)."
         )
-    return inputs, ops.cast(y, "float32")
+    return inputs, blocks.as_float64(y)
 
 
 # --- Pipeline -------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def model_inputs(X, model):
     """What the converted model takes, as numpy arrays (text as unicode) that survive np.save."""
 
     def plain(v):
-        return np.char.decode(v.numpy().astype(bytes), "utf-8") if hasattr(v, "numpy") else v
+        v = v.numpy() if hasattr(v, "numpy") else v
+        return np.char.decode(v.astype(bytes), "utf-8") if v.dtype == object else v
 
     inputs = to_inputs(X, model)
     if isinstance(inputs, dict):

@@ -1,0 +1,87 @@
+"""One-hot blocks looked up in the first Dense kernel: same outputs, no wide one-hot matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, StandardScaler
+
+from keras_embed_prep import embed, verify
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.default_rng(0)
+    n = 2000
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": 1e3 + 100 * rng.normal(size=n),
+            "c": rng.choice([f"v{i}" for i in range(300)], n),
+            "d": rng.choice(np.array(["x", "y", None], dtype=object), n),
+        }
+    )
+    ct = ColumnTransformer(
+        [
+            ("n", StandardScaler(), ["a", "b"]),
+            ("bins", KBinsDiscretizer(n_bins=5, encode="onehot-dense", quantile_method="linear"), ["a"]),
+            (
+                "c",
+                make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
+                ["c", "d"],
+            ),
+        ],
+        transformer_weights={"n": 2.0},
+    ).fit(frame)
+    return frame, ct
+
+
+def _models(width):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    sequential = keras.Sequential(
+        [keras.Input(shape=(width,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)]
+    )
+    x = keras.Input(shape=(width,))
+    h = keras.layers.Dense(8, activation="tanh")(x)
+    functional = keras.Model(x, keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(4)(h)))
+    normalized = keras.Sequential(
+        [keras.Input(shape=(width,)), keras.layers.LayerNormalization(), keras.layers.Dense(2)]
+    )
+    return {"sequential": sequential, "functional": functional, "starts-without-dense": normalized}
+
+
+@pytest.mark.parametrize("kind", ["sequential", "functional", "starts-without-dense"])
+def test_fused_model_matches_model_after_transform(table, kind):
+    frame, ct = table
+    model = _models(ct.transform(frame).shape[1])[kind]
+    full = embed(model, ct)
+    report = verify(ct, full, frame, model=model)
+    assert report.passed, str(report)
+    layer_types = {type(layer).__name__ for layer in full.layers}
+    if kind == "starts-without-dense":
+        assert "CategoryEncoding" in layer_types and "Embedding" not in layer_types
+    else:
+        # the wide one-hot matrix is gone from the graph: kernel rows are looked up instead
+        assert "Embedding" in layer_types and "CategoryEncoding" not in layer_types
+
+
+def test_unfused_keeps_the_model_whole(table):
+    frame, ct = table
+    model = _models(ct.transform(frame).shape[1])["sequential"]
+    full = embed(model, ct, fuse_one_hot=False)
+    assert model in full.layers
+    assert verify(ct, full, frame, model=model).passed
+
+
+def test_no_one_hot_means_no_fusion():
+    frame = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) ** 2})
+    scaler = StandardScaler().fit(frame)
+    model = _models(2)["sequential"]
+    full = embed(model, scaler)
+    assert model in full.layers
