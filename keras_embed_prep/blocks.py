@@ -59,22 +59,40 @@ def float32_to_float64(x):
     return ops.where(subnormal, tiny, ops.cast(x, "float64"))
 
 
+#: Attribute under which affine blocks record ``(source, center, divisor, multiplier, shift)``.
+_AFFINE = "_keras_embed_prep_affine"
+
+
+def _remember_affine(y, x, center=None, divisor=None, multiplier=None, shift=None):
+    """Record ``y = ((x - center) / divisor) * multiplier + shift`` for folding (see fuse.py)."""
+    if y is not x:
+        setattr(y, _AFFINE, (x, center, divisor, multiplier, shift))
+    return y
+
+
+def affine_of(y):
+    """``(source, center, divisor, multiplier, shift)`` if ``y`` came from an affine block, else None."""
+    return getattr(y, _AFFINE, None)
+
+
 def center_scale(x, center=None, scale=None):
     """``(x - center) / scale``, each step optional, in float64."""
+    y = x
     if center is not None:
-        x = ops.subtract(x, f64(center))
+        y = ops.subtract(y, f64(center))
     if scale is not None:
-        x = ops.divide(x, f64(scale))
-    return x
+        y = ops.divide(y, f64(scale))
+    return _remember_affine(y, x, center=center, divisor=scale)
 
 
 def scale_shift(x, scale=None, shift=None):
     """``x * scale + shift``, each step optional, in float64 (MinMaxScaler's own order)."""
+    y = x
     if scale is not None:
-        x = ops.multiply(x, f64(scale))
+        y = ops.multiply(y, f64(scale))
     if shift is not None:
-        x = ops.add(x, f64(shift))
-    return x
+        y = ops.add(y, f64(shift))
+    return _remember_affine(y, x, multiplier=scale, shift=shift)
 
 
 def clip(x, low: float, high: float):

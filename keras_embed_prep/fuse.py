@@ -18,6 +18,7 @@ import numpy as np
 from keras import ops
 
 from . import blocks
+from .errors import UnsupportedParameterError
 
 _uid = itertools.count(1)
 
@@ -59,37 +60,80 @@ def _first_dense(model: keras.Model):
     return dense, rest
 
 
-def fuse(model: keras.Model, features):
-    """``model(features)`` with one-hot blocks looked up in the first Dense kernel, or None.
+def _folded(tensor, rows: np.ndarray):
+    """``(source, rows', bias)`` with ``tensor @ rows == source @ rows' + bias`` for affine blocks."""
+    affine = blocks.affine_of(tensor)
+    if affine is None:
+        return None
+    source, center, divisor, multiplier, shift = affine
+    width = rows.shape[0]
+    # ((x - c) / d) * m + s  ==  x * a + (s - c * a),  with  a = m / d
+    a = np.ones(width)
+    if divisor is not None:
+        a = a / blocks.f64(divisor)
+    if multiplier is not None:
+        a = a * blocks.f64(multiplier)
+    b = np.zeros(width) if shift is None else blocks.f64(shift).copy()
+    if center is not None:
+        b = b - blocks.f64(center) * a
+    return source, rows * a[:, None], b @ rows
+
+
+def fuse(model: keras.Model, features, *, one_hot: bool = True, fold: bool = False):
+    """``model(features)`` computed through the first Dense layer's kernel, or None.
 
     ``features`` is the float64 preprocessing output (see
-    :func:`keras_embed_prep.blocks.segments`). Returns None when there is no one-hot
-    block or the model does not start with a plain float32 Dense layer.
+    :func:`keras_embed_prep.blocks.segments`). With ``one_hot``, one-hot blocks look
+    up kernel rows. With ``fold``, affine blocks (StandardScaler, RobustScaler,
+    MaxAbsScaler, MinMaxScaler without clip) are folded into the kernel and bias, so
+    the raw columns are multiplied directly: faster, but float32 kernels lose what
+    float64 preprocessing keeps (a column offset by 1e6 loses about 4e-4), so
+    :func:`keras_embed_prep.verify` decides whether it is acceptable. Returns None
+    when there is nothing to fuse or (without ``fold``) the model does not start with
+    a plain float32 Dense layer.
     """
     parts = blocks.segments(features)
-    if not any(kind == "one_hot" for kind, *_ in parts):
+    wanted = (one_hot and any(kind == "one_hot" for kind, *_ in parts)) or (
+        fold and any(kind == "dense" and blocks.affine_of(t) is not None for kind, t, *_ in parts)
+    )
+    if not wanted:
         return None
     found = _first_dense(model)
-    if found is None:
+    usable = (
+        found is not None and found[0].dtype_policy.name == "float32" and found[0].quantization_mode is None
+    )
+    if not usable:
+        if fold:
+            raise UnsupportedParameterError(
+                f"embed(fold=True) folds preprocessing into the first layer, but model {model.name!r} "
+                "does not start with a plain float32 Dense layer reading its input. Use fold=False."
+            )
         return None
     dense, rest = found
-    if dense.dtype_policy.name != "float32" or dense.quantization_mode is not None:
-        return None
     kernel = np.asarray(ops.convert_to_numpy(dense.kernel))
     units = kernel.shape[1]
     uid = next(_uid)
+    bias = np.zeros(units)
+    if dense.use_bias:
+        bias = bias + np.asarray(ops.convert_to_numpy(dense.bias), dtype=np.float64)
     terms, numeric, numeric_rows, offset = [], [], [], 0
     for kind, tensor, *one_hot_of in parts:
         width = int(tensor.shape[-1])
         rows = kernel[offset : offset + width]
         offset += width
-        if kind == "one_hot":
+        folded = _folded(tensor, rows.astype(np.float64)) if fold and kind == "dense" else None
+        if kind == "one_hot" and one_hot:
             positions, _ = one_hot_of
             table = np.vstack([rows, np.zeros((1, units), dtype=kernel.dtype)])  # row `width`: no output
             lookup = keras.layers.Embedding(width + 1, units, name=f"{dense.name}_rows_{uid}_{len(terms)}")
             picked = lookup(positions)
             lookup.set_weights([table])
             terms.append(ops.sum(picked, axis=1))
+        elif folded is not None:
+            source, folded_rows, folded_bias = folded
+            numeric.append(ops.cast(source, "float32"))
+            numeric_rows.append(folded_rows.astype(np.float32))
+            bias = bias + folded_bias
         else:
             numeric.append(ops.cast(tensor, "float32"))
             numeric_rows.append(rows)
@@ -101,7 +145,7 @@ def fuse(model: keras.Model, features):
     pre = terms[0]
     for term in terms[1:]:
         pre = ops.add(pre, term)
-    if dense.use_bias:
-        pre = ops.add(pre, np.asarray(ops.convert_to_numpy(dense.bias)))
+    if dense.use_bias or fold:
+        pre = ops.add(pre, bias.astype(np.float32))
     activated = keras.layers.Activation(dense.activation, name=f"{dense.name}_activation_{uid}")(pre)
     return rest(activated)

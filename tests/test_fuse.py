@@ -85,3 +85,39 @@ def test_no_one_hot_means_no_fusion():
     model = _models(2)["sequential"]
     full = embed(model, scaler)
     assert model in full.layers
+
+
+def _scaled(offset):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=500), "b": offset + rng.normal(size=500), "c": rng.choice(["p", "q"], 500)}
+    )
+    ct = ColumnTransformer(
+        [("n", StandardScaler(), ["a", "b"]), ("c", OneHotEncoder(), ["c"])],
+    ).fit(frame)
+    return frame, ct
+
+
+def test_fold_is_exact_enough_on_tame_columns():
+    frame, ct = _scaled(offset=3.0)
+    model = _models(4)["sequential"]
+    full = embed(model, ct, fold=True)
+    # the scaler's subtract/divide steps are gone: folded into the kernel and bias
+    assert "Divide" not in {type(op).__name__ for op in full.operations}
+    assert "Divide" in {type(op).__name__ for op in embed(model, ct).operations}
+    assert verify(ct, full, frame, model=model).passed
+
+
+def test_fold_costs_parity_on_a_large_offset_so_it_is_off_by_default():
+    frame, ct = _scaled(offset=1e6)
+    model = _models(4)["sequential"]
+    assert verify(ct, embed(model, ct), frame, model=model).passed
+    assert not verify(ct, embed(model, ct, fold=True), frame, model=model).passed
+
+
+def test_fold_needs_a_first_dense_layer():
+    from keras_embed_prep.errors import UnsupportedParameterError
+
+    frame, ct = _scaled(offset=3.0)
+    with pytest.raises(UnsupportedParameterError, match=r"fold=True.*does not start with a plain"):
+        embed(_models(4)["starts-without-dense"], ct, fold=True)
