@@ -29,11 +29,7 @@ def table():
         [
             ("n", StandardScaler(), ["a", "b"]),
             ("bins", KBinsDiscretizer(n_bins=5, encode="onehot-dense", quantile_method="linear"), ["a"]),
-            (
-                "c",
-                make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")),
-                ["c", "d"],
-            ),
+            ("c", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder()), ["c", "d"]),
         ],
         transformer_weights={"n": 2.0},
     ).fit(frame)
