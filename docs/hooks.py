@@ -5,6 +5,8 @@ Registered under ``hooks:`` in ``mkdocs.yml``. Markers in the Markdown sources a
 - ``<!-- supported-estimators -->``: the table of
   :func:`keras_embed_prep.supported_estimators`, so the list of what converts is never kept by hand.
 - ``<!-- supported-targets -->``: the table of ``keras_embed_prep.targets.supported_targets()``.
+- ``<!-- unsupported-estimators -->``: the classes of ``sklearn.preprocessing`` without a converter, with
+  the reason (``keras_embed_prep.registry.unsupported_estimators()``).
 - ``<!-- cli-help -->`` and ``<!-- cli-help COMMAND -->``: the ``--help`` text of the
   ``keras-embed-prep`` command line and of its subcommands.
 
@@ -23,6 +25,7 @@ import re
 
 SUPPORTED_MARKER = "<!-- supported-estimators -->"
 TARGETS_MARKER = "<!-- supported-targets -->"
+UNSUPPORTED_MARKER = "<!-- unsupported-estimators -->"
 _CLI_MARKER = re.compile(r"<!-- cli-help(?: ([a-z]+))? -->")
 #: Characters that would be read as Markdown inside a table cell.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|])")
@@ -72,6 +75,15 @@ def targets_table() -> str:
     return "\n".join(lines)
 
 
+def unsupported_table() -> str:
+    """Classes of sklearn.preprocessing without a converter, and why (from the registry)."""
+    from keras_embed_prep.registry import unsupported_estimators
+
+    lines = ["| class | why it does not convert |", "|---|---|"]
+    lines += [f"| `{name}` | {_cell(reason)} |" for name, reason in unsupported_estimators().items()]
+    return "\n".join(lines)
+
+
 def cli_help(command: str | None = None) -> str:
     """``keras-embed-prep [COMMAND] --help``, as the command line prints it at 88 columns."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -104,11 +116,12 @@ def cli_commands() -> list[str]:
 def on_page_markdown(markdown: str, page, **kwargs) -> str:
     """Replace the markers of this module's docstring; a page that lost its table fails the build."""
     if page.file.src_uri == "supported.md":
-        for marker in (SUPPORTED_MARKER, TARGETS_MARKER):
+        for marker in (SUPPORTED_MARKER, TARGETS_MARKER, UNSUPPORTED_MARKER):
             if marker not in markdown:
                 raise RuntimeError(f"docs/supported.md must contain {marker}: a generated table goes there.")
         markdown = markdown.replace(SUPPORTED_MARKER, supported_table())
         markdown = markdown.replace(TARGETS_MARKER, targets_table())
+        markdown = markdown.replace(UNSUPPORTED_MARKER, unsupported_table())
     return _CLI_MARKER.sub(lambda m: cli_help(m.group(1)), markdown)
 
 

@@ -116,6 +116,31 @@ def supported_estimators() -> list[SupportedEstimator]:
     return sorted(_REGISTRY.values(), key=lambda e: (e.module, e.name))
 
 
+#: Why classes of ``sklearn.preprocessing`` have no converter (see :func:`unsupported_estimators`).
+NOT_SUPPORTED = {
+    "KernelCenterer": "it centers a kernel (Gram) matrix computed against the training rows, not raw "
+    "features; convert the kernel computation and the model instead",
+    "LabelBinarizer": "it encodes targets (y), not features: pass it as embed(..., target=...) to decode "
+    "the model's output",
+    "LabelEncoder": "it encodes targets (y), not features: pass it as embed(..., target=...) to decode "
+    "the model's output",
+    "MultiLabelBinarizer": "it encodes multilabel targets (y), not features, and multilabel outputs are "
+    "not decoded",
+}
+
+
+def unsupported_estimators() -> dict[str, str]:
+    """Public classes of ``sklearn.preprocessing`` without a converter, with the reason."""
+    import sklearn.preprocessing
+
+    _load_builtin_converters()
+    converted = {cls.__name__ for cls in _REGISTRY if cls.__module__.startswith("sklearn.preprocessing")}
+    names = [n for n in sklearn.preprocessing.__all__ if isinstance(getattr(sklearn.preprocessing, n), type)]
+    return {
+        name: NOT_SUPPORTED.get(name, "no converter yet") for name in sorted(names) if name not in converted
+    }
+
+
 def registered_classes() -> list[type]:
     _load_builtin_converters()
     return list(_REGISTRY)

@@ -130,10 +130,12 @@ def convert_one_hot_encoder(estimator, x):
     table = np.concatenate([*positions, unknown])
     table = np.where(table < 0, total, table)  # "no output": the cut-off slot of blocks.one_hot
     flat = blocks.category_index(x, estimator.categories_)
-    y = blocks.one_hot(blocks.lookup_table(flat, table.astype(np.int64)), total)
     if estimator.handle_unknown == "error":
-        y = ops.add(y, _fail_on_unknown(estimator, flat, sum(len(c) for c in estimator.categories_)))
-    return y
+        # the check joins the positions, not the output, so the block stays a plain one-hot
+        # that embed() can look up in the first Dense kernel
+        check = _fail_on_unknown(estimator, flat, sum(len(c) for c in estimator.categories_))
+        flat = ops.add(flat, ops.cast(check, "int64"))
+    return blocks.one_hot(blocks.lookup_table(flat, table.astype(np.int64)), total)
 
 
 @register_converter(
