@@ -107,7 +107,11 @@ def export_formats() -> list[str]:
     """The formats ``keras_embed_prep.export`` accepts, if it has a ``format=`` parameter."""
     from keras_embed_prep import export
 
-    return list(EXPORT_FORMATS) if "format" in inspect.signature(export).parameters else []
+    if "format" not in inspect.signature(export).parameters:
+        return []
+    from keras_embed_prep.export import FORMATS
+
+    return [fmt for fmt in EXPORT_FORMATS if fmt in FORMATS]
 
 
 def build_artifacts(workload, workdir: str | os.PathLike) -> dict[str, Any]:
@@ -317,8 +321,10 @@ class Exported:
             return {self.keys[k]: v for k, v in raw.items()}
         feed = {}
         for name, (kind, rank) in self.specs.items():
-            values = by_key[name.split(":")[0]]
-            values = values.astype(object) if kind == "tensor(string)" else values
+            values = np.asarray(by_key[name.split(":")[0]])
+            if kind == "tensor(string)":  # str, not bytes: onnxruntime reads bytes as "b'...'"
+                text = [v.decode() if isinstance(v, bytes) else v for v in values.ravel().tolist()]
+                values = np.array(text, dtype=object).reshape(values.shape)
             feed[name] = values[:, None] if rank == 2 and values.ndim == 1 else values
         return feed
 

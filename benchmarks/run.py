@@ -178,7 +178,8 @@ def trace_b(table_name: str, workdir: Path, test, batch: int, table: dict) -> di
 
     path = load_path("B", workdir)
     raw = to_inputs(test.iloc[:batch], path.model)
-    trace = trace_savedmodel(str(workdir / "savedmodel"), {path.keys[k]: v for k, v in raw.items()})
+    feed = {path.keys[k]: np.asarray(v) for k, v in raw.items()}  # a session takes no tf.Tensor
+    trace = trace_savedmodel(str(workdir / "savedmodel"), feed)
     call = table.get("latency", {}).get("B", {}).get(str(batch))
     trace |= {"table": table_name, "batch": batch, "call_ms": call and call["median_ms"]}
     log(f"  traced B ({table_name}) at batch {batch}: {trace['sum_ms']}")

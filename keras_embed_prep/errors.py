@@ -52,3 +52,15 @@ class UnsafeFileError(KerasEmbedPrepError, ValueError):
 
 
 __all__ += ["FileFormatError", "UnsafeFileError"]
+
+
+class ExportError(KerasEmbedPrepError, ValueError):
+    """A model cannot be exported to the format asked for, exactly: an op that does not convert,
+    an inference-time check the format would drop, or a parity failure of the converted artifact."""
+
+
+class MissingDependencyError(KerasEmbedPrepError, ImportError):
+    """An optional dependency (an extra such as ``keras-embed-prep[onnx]``) is not installed."""
+
+
+__all__ += ["ExportError", "MissingDependencyError"]

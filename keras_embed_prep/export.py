@@ -1,14 +1,28 @@
-"""``export``: a TensorFlow SavedModel whose ``serving_default`` takes the raw, named inputs."""
+"""``export``: the model as a TensorFlow SavedModel, or as an ONNX file checked against Keras first.
+
+A SavedModel (the default) is the model itself: every op, every inference-time check.
+An ONNX file (``format="onnx"``) is a translation by tf2onnx, extended below where tf2onnx
+falls short, so :func:`export` proves it before writing it: ops that do not translate are
+refused by name, each inference-time check is rewritten so that onnxruntime fails where
+Keras does (and tried on rows that trip it), and the file is run with onnxruntime on probe
+rows and compared with the Keras model at the DESIGN.md tolerance.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
+from typing import Any
 
 import keras
 import tensorflow as tf
 
 from .errors import InputError
+from .verify import ATOL, RTOL, ParityReport
+
+#: The formats :func:`export` writes.
+FORMATS = ("saved_model", "onnx")
 
 #: What TensorFlow accepts as a placeholder name, minus '/', '>' (scopes) and a leading '.'.
 _VALID_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -29,7 +43,7 @@ def signature_keys(model: keras.Model) -> dict[str, str]:
     ``_``, and a key that does not start with a letter or digit gets the prefix
     ``input`` (``"bill length (mm)"`` -> ``"bill_length__mm_"``, ``"(raw)"`` ->
     ``"input_raw_"``); a key that collides with an earlier one gets ``_2``, ``_3``, ...
-    in input order.
+    in input order. The inputs of an ONNX export carry the same names.
     """
     keys: dict[str, str] = {}
     taken: set[str] = set()
@@ -45,23 +59,8 @@ def signature_keys(model: keras.Model) -> dict[str, str]:
     return keys
 
 
-def export(model: keras.Model, path: str | os.PathLike) -> None:
-    """Write ``model`` as a TensorFlow SavedModel with a ``serving_default`` signature.
-
-    The signature takes the model's raw inputs by name (see :func:`signature_keys`
-    for names that are not valid keys) and returns ``{"output_0": ...}`` (or
-    ``output_0``, ``output_1``, ... for several outputs). Loading it needs only
-    TensorFlow: ``tf.saved_model.load(path).signatures["serving_default"](**inputs)``.
-
-    Parameters
-    ----------
-    model : keras.Model
-        Typically the result of :func:`embed` or :func:`to_keras`.
-    path : str or path-like
-        Directory to write; created if missing.
-    """
-    if not isinstance(model, keras.Model):
-        raise InputError(f"export expects a keras.Model. Received {type(model).__name__}.")
+def _serving(model: keras.Model):
+    """``(specs, serve)``: the signature's input specs by model input name, and its function."""
     keys = signature_keys(model)
     names = [t.name for t in model.inputs]
     specs = {
@@ -78,7 +77,96 @@ def export(model: keras.Model, path: str | os.PathLike) -> None:
             return dict(outputs)
         return {"output_0": outputs}
 
+    return specs, serve
+
+
+def export(
+    model: keras.Model,
+    path: str | os.PathLike,
+    format: str = "saved_model",
+    *,
+    sample: Any = None,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+) -> ParityReport | None:
+    """Write ``model`` as a TensorFlow SavedModel, or as an ONNX file checked against Keras.
+
+    ``format="saved_model"`` (the default) writes a directory with a ``serving_default``
+    signature that takes the model's raw inputs by name (see :func:`signature_keys` for
+    names that are not valid keys) and returns ``{"output_0": ...}`` (or ``output_0``,
+    ``output_1``, ... for several outputs). Loading it needs only TensorFlow:
+    ``tf.saved_model.load(path).signatures["serving_default"](**inputs)``.
+
+    ``format="onnx"`` writes one ``.onnx`` file (opset ``onnx_export.ONNX_OPSET``) with the same
+    input and output names, for onnxruntime, through tf2onnx (``pip install
+    keras-embed-prep[onnx]``). Nothing is written unless the file converts completely
+    and matches the Keras model: every op must translate (the error names those that
+    do not); every inference-time check (``OneHotEncoder(handle_unknown="error")``,
+    ``MissingIndicator(error_on_new=True)``, ``SplineTransformer(extrapolation="error")``,
+    ...) must make onnxruntime fail where the Keras model fails, on the rows that trip
+    it; and onnxruntime's outputs on the other rows must equal the Keras model's within
+    ``atol + rtol * |ref|``. docs/serving.md lists what converts.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Typically the result of :func:`embed` or :func:`to_keras`.
+    path : str or path-like
+        ``saved_model``: the directory to write (created if missing). ``onnx``: the
+        file to write (its parent directory is created if missing).
+    format : {"saved_model", "onnx"}
+        What to write.
+    sample : pandas.DataFrame, array-like or dict, optional
+        ``onnx`` only: raw rows to check parity on, as given to ``preprocessor.transform``
+        (converted with :func:`to_inputs`), or inputs exactly as the model takes them (the
+        dict or array that :func:`to_inputs` returns); a few thousand rows are plenty.
+        Without it, probe rows are built from the model's inputs: zeros, ones, NaN,
+        subnormal, small, large, integer and random numbers for numeric inputs, and for
+        text inputs every category of the model's ``StringLookup`` vocabularies (up to
+        4,096 rows), the missing-value sentinel and an unseen value, so the lookups are
+        exercised. Rows that the model's checks reject are left out of the comparison
+        (and must fail in onnxruntime too).
+    rtol, atol : float
+        ``onnx`` only: the parity tolerance, DESIGN.md's float32 tolerance by default.
+
+    Returns
+    -------
+    ParityReport or None
+        ``onnx``: the parity report of the written file against the Keras model (called
+        eagerly) on the probe rows it accepts. ``saved_model``: None.
+
+    Raises
+    ------
+    InputError
+        ``model`` is not a Keras model, or ``format`` is not one of :data:`FORMATS`.
+    ExportError
+        ``onnx``: an op does not convert, an inference-time check cannot be kept, the
+        converted file differs from the Keras model, or the Keras model rejects every
+        probe row; nothing was written.
+    MissingDependencyError
+        ``onnx``: tf2onnx, onnx or onnxruntime is not installed.
+    """
+    if not isinstance(model, keras.Model):
+        raise InputError(f"export expects a keras.Model. Received {type(model).__name__}.")
+    if format not in FORMATS:
+        raise InputError(
+            f"The 'format' parameter of export must be one of {list(FORMATS)}. Got {format!r} instead."
+        )
+    if format == "onnx":
+        from .onnx_export import export_onnx  # tf2onnx and onnxruntime load only when asked for
+
+        return export_onnx(model, Path(path), sample=sample, rtol=rtol, atol=atol)
+    if sample is not None:
+        raise InputError(
+            "export(format='saved_model') writes the model itself and checks nothing, so it takes "
+            "no sample. Received a sample; pass it with format='onnx', or leave it out."
+        )
+    specs, serve = _serving(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serve", fn=serve, input_signature=[specs])
     archive.write_out(os.fspath(path), verbose=False)
+    return None
+
+
+# --- ONNX -------------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""``export(..., format="onnx")``: parity with Keras and the SavedModel, refusals by name, kept checks."""
+
+from __future__ import annotations
+
+import importlib
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.impute import MissingIndicator
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from keras_embed_prep import embed, export, signature_keys, to_inputs, to_keras
+from keras_embed_prep.errors import ExportError, InputError, MissingDependencyError
+from keras_embed_prep.verify import ATOL, RTOL, compare
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("tf2onnx")
+export_module = importlib.import_module("keras_embed_prep.onnx_export")
+
+
+def _session(path):
+    options = ort.SessionOptions()
+    options.log_severity_level = 4  # the failures asked for below would be logged as errors
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _feed(model, X):
+    """What onnxruntime takes: to_inputs by signature key, text as str (not bytes)."""
+    inputs = to_inputs(X, model)
+    inputs = inputs if isinstance(inputs, dict) else {model.inputs[0].name: inputs}
+    keys = signature_keys(model)
+    feed = {}
+    for name, value in inputs.items():
+        array = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+        if array.dtype.kind in "OS":
+            array = np.array([v.decode() for v in array.ravel().tolist()], dtype=object).reshape(array.shape)
+        feed[keys[name]] = array
+    return feed
+
+
+@pytest.fixture(scope="module")
+def numeric():
+    """StandardScaler + PCA + MLP on a numpy array, with a test set that has NaN and outliers."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6)) * [1, 10, 100, 1e-3, 1, 1e6]
+    preprocessor = make_pipeline(StandardScaler(), PCA(n_components=4)).fit(X)
+    mlp = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2)]
+    )
+    test = rng.normal(size=(200, 6)) * [1, 10, 100, 1e-3, 1, 1e6]
+    test[::17, 2] = np.nan
+    test[::23, 0] = 1e20
+    return embed(mlp, preprocessor), test
+
+
+def test_numeric_pipeline_matches_keras_and_savedmodel(numeric, tmp_path):
+    import tensorflow as tf
+
+    full, test = numeric
+    report = export(full, tmp_path / "model.onnx", format="onnx")
+    assert report.passed and report.rows >= 64
+
+    export(full, tmp_path / "savedmodel")  # the default format, unchanged
+    serve = tf.saved_model.load(str(tmp_path / "savedmodel")).signatures["serving_default"]
+    served = serve(features=tf.constant(to_inputs(test, full)))["output_0"].numpy()
+    ours = _session(tmp_path / "model.onnx").run(None, _feed(full, test))[0]
+    keras_out = np.asarray(full(to_inputs(test, full)))
+    assert compare(ours, keras_out, rtol=RTOL, atol=ATOL).passed
+    finite = ~np.isnan(test).any(axis=1)  # TF's fused Dense+ReLU turns NaN into 0 in graph mode
+    assert compare(ours[finite], served[finite], rtol=RTOL, atol=ATOL).passed
+
+
+def test_sample_rows_are_the_parity_check(numeric, tmp_path):
+    full, test = numeric
+    report = export(full, tmp_path / "model.onnx", format="onnx", sample=test)
+    assert report.passed and report.rows == len(test)
+
+
+def test_op_without_onnx_translation_is_refused_by_name(tmp_path):
+    X = np.abs(np.random.default_rng(1).normal(size=(50, 3)))
+    model = to_keras(FunctionTransformer(np.log1p).fit(X))
+    with pytest.raises(ExportError, match=r"no ONNX translation: Log1p"):
+        export(model, tmp_path / "model.onnx", format="onnx")
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_parity_failure_names_the_worst_column(numeric, tmp_path, monkeypatch):
+    full, _ = numeric
+    eager = export_module._eager_outputs
+
+    def shifted(model, rows):  # a Keras side that the ONNX file cannot match in column 1
+        out = eager(model, rows)
+        out["output_0"][:, 1] += 1.0
+        return out
+
+    monkeypatch.setattr(export_module, "_eager_outputs", shifted)
+    with pytest.raises(ExportError, match=r"worst column output_0\[1\], max abs error 1"):
+        export(full, tmp_path / "model.onnx", format="onnx")
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def _frame(n, seed):
+    """``size`` never missing, ``weight`` missing in every 10th row, ``color`` of three values."""
+    rng = np.random.default_rng(seed)
+    weight = rng.normal(size=n)
+    weight[::10] = np.nan
+    return pd.DataFrame(
+        {"size": rng.normal(size=n), "weight": weight, "color": rng.choice(["red", "green", "blue"], n)}
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "bad", "reason"),
+    [
+        (
+            lambda: ColumnTransformer(
+                [("num", StandardScaler(), ["size"]), ("cat", OneHotEncoder(), ["color"])]
+            ),
+            pd.DataFrame({"size": [0.0, 1.0], "weight": [1.0, 1.0], "color": ["red", "purple"]}),
+            "OneHotEncoder_handle_unknown_error_unknown_category",
+        ),
+        (
+            lambda: ColumnTransformer([("miss", MissingIndicator(error_on_new=True), ["size", "weight"])]),
+            pd.DataFrame({"size": [0.0, np.nan], "weight": [np.nan, 1.0], "color": ["red", "red"]}),
+            "MissingIndicator_error_on_new_True",
+        ),
+    ],
+    ids=["onehot-error", "missing-indicator-error-on-new"],
+)
+def test_checks_keep_failing_in_onnx(make, bad, reason, tmp_path):
+    preprocessor = make().fit(_frame(120, 2))
+    model = to_keras(preprocessor)
+    export(model, tmp_path / "model.onnx", format="onnx", sample=_frame(40, 3))
+    session = _session(tmp_path / "model.onnx")
+    good = bad.iloc[:1]
+    expected = preprocessor.transform(good)
+    assert compare(session.run(None, _feed(model, good))[0], expected, rtol=RTOL, atol=ATOL).passed
+    with pytest.raises(Exception, match=reason):  # onnxruntime's error names the check
+        session.run(None, _feed(model, bad))
+
+
+def test_missing_optional_dependency_says_what_to_install(numeric, tmp_path, monkeypatch):
+    real = export_module._import_optional
+
+    def without_tf2onnx(name):
+        if name == "tf2onnx":
+            raise ImportError("No module named 'tf2onnx'")
+        return real(name)
+
+    monkeypatch.setattr(export_module, "_import_optional", without_tf2onnx)
+    with pytest.raises(MissingDependencyError, match=r"pip install keras-embed-prep\[onnx\]"):
+        export(numeric[0], tmp_path / "model.onnx", format="onnx")
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_unknown_format_is_refused(numeric, tmp_path):
+    with pytest.raises(InputError, match="'format' parameter of export must be one of"):
+        export(numeric[0], tmp_path / "model.tflite", format="tflite")
