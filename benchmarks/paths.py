@@ -25,11 +25,12 @@ LABELS = {
     "A": "A: `ct.transform(df)` then MLP (`tf.function`)",
     "B": "B: embedded SavedModel, `serving_default` on raw tensors",
     "B_frame": "B from the DataFrame: `to_inputs` + `tf.constant` + `serving_default`",
+    "B_packed": "B packed: embedded SavedModel, `serving_packed` (one float32 and one string tensor)",
     "C": "C: skl2onnx + tf2onnx merged, onnxruntime",
     "bare": "bare MLP, `tf.function`, on transformed float32 tensors",
 }
 #: Paths every run tries; low-latency exports are appended when available.
-CORE_PATHS = ("A", "B", "B_frame", "C", "bare")
+CORE_PATHS = ("A", "B", "B_frame", "B_packed", "C", "bare")
 #: Formats tried for ``export(model, path, format=...)`` (issue 6, deliverable 3).
 EXPORT_FORMATS = ("onnx", "tflite")
 ONNX_OPSET = 17
@@ -266,6 +267,23 @@ class EmbeddedFromFrame(EmbeddedSavedModel):
         return self.signature(**self.tensors(frame))["output_0"].numpy()
 
 
+class EmbeddedPacked(EmbeddedSavedModel):
+    """Path B through the ``serving_packed`` signature: two tensors whatever the column count."""
+
+    def __init__(self, workdir: Path):
+        super().__init__(workdir)
+        self.signature = self.loaded.signatures["serving_packed"]
+
+    def tensors(self, frame):
+        import tensorflow as tf
+
+        from keras_embed_prep import to_inputs
+        from keras_embed_prep.export import packed_inputs
+
+        feeds = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in to_inputs(frame, self.model).items()}
+        return {k: tf.constant(v) for k, v in packed_inputs(feeds, self.model).items()}
+
+
 class OnnxRuntime:
     """Path C: the merged ONNX model on onnxruntime (named ``(batch, 1)`` inputs)."""
 
@@ -342,6 +360,7 @@ def load_path(name: str, workdir: str | os.PathLike):
         "A": SklearnKeras,
         "B": EmbeddedSavedModel,
         "B_frame": EmbeddedFromFrame,
+        "B_packed": EmbeddedPacked,
         "C": OnnxRuntime,
         "bare": BareModel,
     }

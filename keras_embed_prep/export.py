@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from .errors import InputError
@@ -78,6 +79,54 @@ def _serving(model: keras.Model):
         return {"output_0": outputs}
 
     return specs, serve
+
+
+#: Keys of the ``serving_packed`` signature (see :func:`export`).
+PACKED_KEYS = ("numbers", "text")
+
+
+def _packed(model: keras.Model, serve):
+    """``(specs, fn)`` of the ``serving_packed`` signature, or None for a single-input model.
+
+    One float32 ``(batch, n_numbers)`` tensor and one string ``(batch, n_text)`` tensor,
+    columns in model input order within each kind. A call with 500 named tensors
+    spends most of its time passing them; two tensors cost the same for 16 or 500
+    columns.
+    """
+    inputs = model.inputs
+    if len(inputs) < 2 or any(len(t.shape) != 1 for t in inputs):
+        return None
+    by_kind = {
+        "numbers": [t.name for t in inputs if t.dtype != "string"],
+        "text": [t.name for t in inputs if t.dtype == "string"],
+    }
+    dtypes = {"numbers": tf.float32, "text": tf.string}
+    specs = {
+        key: tf.TensorSpec([None, len(names)], dtypes[key], name=key)
+        for key, names in by_kind.items()
+        if names
+    }
+
+    def packed(tensors):
+        feeds = {}
+        for key, names in by_kind.items():
+            if names:
+                feeds.update(zip(names, tf.unstack(tensors[key], num=len(names), axis=1), strict=True))
+        return serve(feeds)
+
+    return specs, packed
+
+
+def packed_inputs(feeds: dict, model: keras.Model) -> dict:
+    """Pack ``to_inputs`` output for the ``serving_packed`` signature: ``{"numbers": ..., "text": ...}``."""
+    numbers = [np.asarray(feeds[t.name]) for t in model.inputs if t.dtype != "string"]
+    text = [np.asarray(feeds[t.name]) for t in model.inputs if t.dtype == "string"]
+    packed = {}
+    if numbers:
+        packed["numbers"] = np.stack(numbers, axis=1).astype(np.float32)
+    if text:
+        packed["text"] = np.stack(text, axis=1)
+    return packed
 
 
 def export(
@@ -165,6 +214,9 @@ def export(
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(name="serve", fn=serve, input_signature=[specs])
+    packed = _packed(model, serve)
+    if packed is not None:
+        archive.add_endpoint(name="serving_packed", fn=packed[1], input_signature=[packed[0]])
     archive.write_out(os.fspath(path), verbose=False)
     return None
 

@@ -115,3 +115,41 @@ def test_unknown_category_raises_in_keras_and_savedmodel(tmp_path):
     bad = to_inputs(unseen, model)
     with pytest.raises(tf.errors.InvalidArgumentError, match="unknown category"):
         serve(**{keys[k]: tf.constant(v) for k, v in bad.items()})
+
+
+def test_packed_signature_equals_the_named_one(tmp_path):
+    import tensorflow as tf
+
+    from keras_embed_prep.export import packed_inputs
+
+    fit = _frame_for_packing()
+    ct = ColumnTransformer(
+        [
+            ("c", OneHotEncoder(handle_unknown="ignore"), ["island", "sex"]),
+            ("n", StandardScaler(), ["mass", "bill"]),
+        ]
+    ).fit(fit)
+    model = to_keras(ct)
+    export(model, tmp_path / "sm")
+    loaded = tf.saved_model.load(str(tmp_path / "sm"))
+    feeds = {k: v.numpy() for k, v in to_inputs(fit, model).items()}
+    keys = signature_keys(model)
+    named = loaded.signatures["serving_default"](**{keys[k]: tf.constant(v) for k, v in feeds.items()})
+    packed = packed_inputs(feeds, model)
+    assert packed["numbers"].shape == (len(fit), 2) and packed["text"].shape == (len(fit), 2)
+    out = loaded.signatures["serving_packed"](**{k: tf.constant(v) for k, v in packed.items()})
+    np.testing.assert_array_equal(out["output_0"].numpy(), named["output_0"].numpy())
+    assert compare(out["output_0"].numpy(), ct.transform(fit)).passed
+
+
+def _frame_for_packing():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "mass": rng.normal(size=50),
+            "island": rng.choice(np.array(["Biscoe", "Dream", None], dtype=object), 50),
+            "bill": 40 + rng.normal(size=50),
+            "sex": rng.choice(["male", "female"], 50),
+        }
+    )
+    return frame
