@@ -79,6 +79,7 @@ def _units(y):
 
 @register_target(StandardScaler, notes="y * scale_ + mean_ (each as fitted).")
 def decode_standard_scaler(estimator, y):
+    _check_width(estimator, y, estimator.n_features_in_)
     return _units(
         blocks.scale_shift(
             blocks.as_float64(y),
@@ -90,16 +91,19 @@ def decode_standard_scaler(estimator, y):
 
 @register_target(MinMaxScaler, notes="(y - min_) / scale_; clip does not apply to the inverse.")
 def decode_min_max_scaler(estimator, y):
+    _check_width(estimator, y, estimator.n_features_in_)
     return _units(blocks.center_scale(blocks.as_float64(y), center=estimator.min_, scale=estimator.scale_))
 
 
 @register_target(MaxAbsScaler, notes="y * scale_.")
 def decode_max_abs_scaler(estimator, y):
+    _check_width(estimator, y, estimator.n_features_in_)
     return _units(blocks.scale_shift(blocks.as_float64(y), scale=estimator.scale_))
 
 
 @register_target(RobustScaler, notes="y * scale_ + center_ (each as fitted).")
 def decode_robust_scaler(estimator, y):
+    _check_width(estimator, y, estimator.n_features_in_)
     return _units(
         blocks.scale_shift(
             blocks.as_float64(y),

@@ -381,3 +381,10 @@ def test_scikeras_regressor(diabetes):
     full = embed(pipeline)
     ours = np.asarray(full(to_inputs(X, full)))
     assert compare(ours, pipeline.predict(as_served(X))).passed
+
+
+def test_scaler_target_width_must_match_the_model_output(diabetes):
+    X, y = diabetes
+    pre = StandardScaler().fit(X)
+    with pytest.raises(ShapeMismatchError, match="fitted on 2 column"):
+        embed(_mlp(X.shape[1], 1), pre, target=StandardScaler().fit(y))
