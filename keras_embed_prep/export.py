@@ -71,14 +71,18 @@ def _serving(model: keras.Model):
     single = len(names) == 1 and len(model.inputs[0].shape) == 2
 
     def serve(inputs):
-        outputs = model(inputs[names[0]] if single else inputs)
-        if isinstance(outputs, (list, tuple)):
-            return {f"output_{i}": out for i, out in enumerate(outputs)}
-        if isinstance(outputs, dict):
-            return dict(outputs)
-        return {"output_0": outputs}
+        return _named_outputs(model(inputs[names[0]] if single else inputs))
 
     return specs, serve
+
+
+def _named_outputs(outputs) -> dict:
+    """Signature outputs: a model's dict as is, else ``output_0``, ``output_1``, ..."""
+    if isinstance(outputs, (list, tuple)):
+        return {f"output_{i}": out for i, out in enumerate(outputs)}
+    if isinstance(outputs, dict):
+        return dict(outputs)
+    return {"output_0": outputs}
 
 
 #: Keys of the ``serving_packed`` signature (see :func:`export`).
@@ -91,30 +95,55 @@ def _packed(model: keras.Model, serve):
     One float32 ``(batch, n_numbers)`` tensor and one string ``(batch, n_text)`` tensor,
     columns in model input order within each kind. A call with 500 named tensors
     spends most of its time passing them; two tensors cost the same for 16 or 500
-    columns.
+    columns. A converted model stacks its per-column inputs by kind first, so the
+    packed tensors enter the graph right after those stacks; for any other model the
+    packed columns are split back into named inputs.
     """
     inputs = model.inputs
     if len(inputs) < 2 or any(len(t.shape) != 1 for t in inputs):
         return None
     by_kind = {
-        "numbers": [t.name for t in inputs if t.dtype != "string"],
-        "text": [t.name for t in inputs if t.dtype == "string"],
+        "numbers": [t for t in inputs if t.dtype != "string"],
+        "text": [t for t in inputs if t.dtype == "string"],
     }
     dtypes = {"numbers": tf.float32, "text": tf.string}
-    specs = {
-        key: tf.TensorSpec([None, len(names)], dtypes[key], name=key)
-        for key, names in by_kind.items()
-        if names
-    }
+    kinds = [key for key, tensors in by_kind.items() if tensors]
+    specs = {key: tf.TensorSpec([None, len(by_kind[key])], dtypes[key], name=key) for key in kinds}
+    twin = _packed_twin(model, by_kind, kinds)
 
     def packed(tensors):
+        if twin is not None:
+            return _named_outputs(twin([tensors[key] for key in kinds]))
         feeds = {}
-        for key, names in by_kind.items():
-            if names:
-                feeds.update(zip(names, tf.unstack(tensors[key], num=len(names), axis=1), strict=True))
+        for key in kinds:
+            names = [t.name for t in by_kind[key]]
+            feeds.update(zip(names, tf.unstack(tensors[key], num=len(names), axis=1), strict=True))
         return serve(feeds)
 
     return specs, packed
+
+
+def _packed_twin(model: keras.Model, by_kind: dict, kinds: list[str]):
+    """``model`` from its per-kind input stacks onward, or None if it has no such stacks."""
+    stacks = {}
+    for op in model.operations:
+        if type(op).__name__ != "Stack":
+            continue
+        try:
+            args = keras.tree.flatten(op.input)
+        except (AttributeError, ValueError):  # an operation used more than once
+            continue
+        for key in kinds:
+            if len(args) == len(by_kind[key]) and all(
+                a is b for a, b in zip(args, by_kind[key], strict=True)
+            ):
+                stacks[key] = op.output
+    if set(stacks) != set(kinds):
+        return None
+    try:
+        return keras.Model([stacks[key] for key in kinds], model.outputs)
+    except (ValueError, TypeError):  # an input also read outside its stack
+        return None
 
 
 def packed_inputs(feeds: dict, model: keras.Model) -> dict:

@@ -120,7 +120,7 @@ def test_unknown_category_raises_in_keras_and_savedmodel(tmp_path):
 def test_packed_signature_equals_the_named_one(tmp_path):
     import tensorflow as tf
 
-    from keras_embed_prep.export import packed_inputs
+    from keras_embed_prep.export import _packed_twin, packed_inputs
 
     fit = _frame_for_packing()
     ct = ColumnTransformer(
@@ -130,6 +130,12 @@ def test_packed_signature_equals_the_named_one(tmp_path):
         ]
     ).fit(fit)
     model = to_keras(ct)
+    by_kind = {
+        "numbers": [t for t in model.inputs if t.dtype != "string"],
+        "text": [t for t in model.inputs if t.dtype == "string"],
+    }
+    # the packed tensors enter the graph after the per-kind stacks: no unstack and restack
+    assert _packed_twin(model, by_kind, ["numbers", "text"]) is not None
     export(model, tmp_path / "sm")
     loaded = tf.saved_model.load(str(tmp_path / "sm"))
     feeds = {k: v.numpy() for k, v in to_inputs(fit, model).items()}
