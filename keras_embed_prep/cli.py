@@ -80,6 +80,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -518,9 +519,14 @@ def _inspect_keras(path: str) -> int:
     print(f"inputs ({len(model.inputs)}):  name -> serving_default key, dtype, shape")
     for t in model.inputs:
         print(f"  {t.name!r} -> {keys[t.name]!r}  {t.dtype}  {tuple(t.shape)}")
-    print(f"outputs ({len(model.outputs)}):")
-    for i, t in enumerate(model.outputs):
-        print(f"  output_{i}  {t.dtype}  {tuple(t.shape)}")
+    # a symbolic call returns the output structure: named outputs (e.g. decoded targets'
+    # 'probabilities' and 'label') keep their names, as in the SavedModel signature
+    outputs = model(model.inputs if len(model.inputs) > 1 else model.inputs[0])
+    if not isinstance(outputs, dict):
+        outputs = {f"output_{i}": t for i, t in enumerate(keras.tree.flatten(outputs))}
+    print(f"outputs ({len(outputs)}):")
+    for name, t in outputs.items():
+        print(f"  {name}  {t.dtype}  {tuple(t.shape)}")
     return EXIT_OK
 
 
