@@ -45,7 +45,7 @@ _REGISTRY: dict[type, SupportedEstimator] = {}
 
 
 def _public_module(cls: type) -> str:
-    """``sklearn.preprocessing`` rather than ``sklearn.preprocessing._data``."""
+    """The public module path: private (underscore) parts of the defining module are dropped."""
     parts = cls.__module__.split(".")
     public = [p for p in parts if not p.startswith("_")]
     return ".".join(public)

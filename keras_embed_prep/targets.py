@@ -29,7 +29,7 @@ from sklearn.preprocessing import (
 from sklearn.utils.validation import check_is_fitted
 
 from . import blocks
-from .converters._checks import refuse
+from .converters._checks import check_choice, refuse
 from .converters.nonlinear import OUTPUT_DISTRIBUTIONS, POWER_METHODS
 from .errors import NotFittedError, ShapeMismatchError, UnsupportedEstimatorError
 
@@ -155,8 +155,7 @@ def _check_width(estimator, y, n_columns: int) -> None:
     "NaN where scikit-learn gives NaN (a negative base to a fractional power).",
 )
 def decode_power_transformer(estimator, y):
-    if estimator.method not in POWER_METHODS:
-        raise refuse(estimator, "method", estimator.method, f"use one of {POWER_METHODS}.")
+    check_choice(estimator, "method", POWER_METHODS)
     _check_width(estimator, y, len(estimator.lambdas_))
     x = blocks.as_float64(y)
     if estimator.standardize:
@@ -178,13 +177,7 @@ def decode_power_transformer(estimator, y):
     "give the first / last quantile). NaN stays NaN.",
 )
 def decode_quantile_transformer(estimator, y):
-    if estimator.output_distribution not in OUTPUT_DISTRIBUTIONS:
-        raise refuse(
-            estimator,
-            "output_distribution",
-            estimator.output_distribution,
-            f"use one of {OUTPUT_DISTRIBUTIONS}.",
-        )
+    check_choice(estimator, "output_distribution", OUTPUT_DISTRIBUTIONS)
     _check_width(estimator, y, estimator.quantiles_.shape[1])
     return _units(
         blocks.quantile_inverse(

@@ -32,3 +32,10 @@ def exact_in_float32(estimator: Any, parameter: str, value: float) -> None:
             "converted models take float32 inputs, which can never equal this value exactly. "
             "Use a value representable in float32 (an integer, or e.g. -1.0, 0.5).",
         )
+
+
+def check_choice(estimator: Any, parameter: str, allowed: tuple) -> None:
+    """Refuse a string option outside ``allowed`` (a value a newer scikit-learn may add)."""
+    value = getattr(estimator, parameter)
+    if value not in allowed:
+        raise refuse(estimator, parameter, value, f"use one of {allowed}.")

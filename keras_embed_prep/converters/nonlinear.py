@@ -8,7 +8,7 @@ from sklearn.preprocessing import PowerTransformer, QuantileTransformer, SplineT
 
 from .. import blocks
 from ..registry import register_converter
-from ._checks import refuse
+from ._checks import check_choice, refuse
 
 POWER_METHODS = ("yeo-johnson", "box-cox")
 OUTPUT_DISTRIBUTIONS = ("uniform", "normal")
@@ -74,13 +74,7 @@ def convert_power_transformer(estimator, x):
     ),
 )
 def convert_quantile_transformer(estimator, x):
-    if estimator.output_distribution not in OUTPUT_DISTRIBUTIONS:
-        raise refuse(
-            estimator,
-            "output_distribution",
-            estimator.output_distribution,
-            f"use one of {OUTPUT_DISTRIBUTIONS}.",
-        )
+    check_choice(estimator, "output_distribution", OUTPUT_DISTRIBUTIONS)
     return blocks.quantile_transform(
         x, estimator.quantiles_, estimator.references_, estimator.output_distribution
     )
