@@ -129,7 +129,7 @@ from .errors import (
     UnsupportedEstimatorError,
 )
 from .graph import to_keras
-from .inputs import to_inputs
+from .inputs import defined_inputs, to_inputs
 from .io import quote_error
 from .verify import as_served, compare, verify
 
@@ -1149,15 +1149,7 @@ def _check_model(model: Any) -> None:
         raise UnsupportedEstimatorError(
             f"diagnose expects a keras.Model as its first argument. Received {type(model).__name__}."
         )
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs:
-        raise InputError(
-            f"Model {model.name!r} has no defined inputs. Build it first, e.g. start a Sequential "
-            "with keras.Input(shape=(n_features,)) or call it once on data."
-        )
+    defined_inputs(model)
 
 
 def _embeds(model: keras.Model) -> bool:

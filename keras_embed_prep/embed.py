@@ -15,19 +15,12 @@ from .errors import (
 )
 from .fuse import fuse
 from .graph import build
+from .inputs import defined_inputs
 from .targets import decode, scikeras_target
 
 
 def model_input_width(model: keras.Model) -> int:
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
-    if not inputs:
-        raise ShapeMismatchError(
-            f"Model {model.name!r} has no defined inputs. Build it first, e.g. start a "
-            "Sequential with keras.Input(shape=(n_features,)) or call it once on data."
-        )
+    inputs = defined_inputs(model, ShapeMismatchError)
     if len(inputs) != 1 or len(inputs[0].shape) != 2:
         shapes = [tuple(t.shape) for t in inputs]
         raise ShapeMismatchError(

@@ -50,6 +50,20 @@ def _as_text(name: str, values: Any):
     return tf.constant(np.array(flat, dtype=str).reshape(values.shape))
 
 
+def defined_inputs(model: keras.Model, error: type[Exception] = InputError) -> list:
+    """``model.inputs``, or ``error`` saying how to build a model that has none yet."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        raise error(
+            f"Model {model.name!r} has no defined inputs. Build it first, e.g. start a "
+            "Sequential with keras.Input(shape=(n_features,)) or call it once on data."
+        )
+    return list(inputs)
+
+
 def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
     """Turn ``X`` into exactly what ``model`` takes.
 
