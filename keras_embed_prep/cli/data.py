@@ -1,4 +1,4 @@
-"""DATA files for ``verify`` and ``doctor``: CSV or Parquet read in chunks, and the columns to read."""
+"""DATA files for ``verify`` and ``doctor``: CSV or Parquet read in chunks; the columns read as text."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import FileFormatError, InputError
-from ..graph import keras_input_name
+from ..errors import FileFormatError
+from ..inputs import keras_input_name
 from ..io import quote_error
 
 _KINDS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -113,26 +113,3 @@ def text_columns(layout: Any, preprocessor: Any, data: DataFile) -> list[str]:
     if names is None:  # fitted on an array: its one input is all text
         return list(data.columns)
     return [str(c) for c in names if keras_input_name(c) in string_inputs]
-
-
-def required_columns(preprocessor: Any, columns: list[str], *, where: str) -> list[str] | None:
-    """The columns the preprocessor was fitted on (matched by name), or None for all of them in order."""
-    names = getattr(preprocessor, "feature_names_in_", None)
-    if names is not None:
-        names = [str(c) for c in names]
-        missing = [c for c in names if c not in set(columns)]
-        if missing:
-            shown = columns[:10] + (["..."] if len(columns) > 10 else [])
-            raise InputError(
-                f"{where} lacks columns {missing} that {type(preprocessor).__name__} "
-                f"was fitted on. Received columns {shown}. Add them (columns are matched by name)."
-            )
-        return names
-    n = getattr(preprocessor, "n_features_in_", None)
-    if n is not None and len(columns) != int(n):
-        raise InputError(
-            f"{where} has {len(columns)} columns, but "
-            f"{type(preprocessor).__name__} was fitted on a numpy array of {int(n)} columns. "
-            f"DATA must hold exactly these {int(n)} columns, in the order used for fitting."
-        )
-    return None

@@ -9,12 +9,13 @@ import pathlib
 import sys
 from typing import Any
 
+from ..convert import to_keras
 from ..diagnose import diagnose_with_paths, unregistered_custom_objects
 from ..errors import FileFormatError, InputError, KerasEmbedPrepError
-from ..graph import keras_input_name, to_keras
+from ..inputs import keras_input_name, required_columns
 from ..io import is_keras_file, load_keras_model, quote_error
 from .common import EXIT_OK, EXIT_PARITY_FAILED, load_preprocessor_file
-from .data import DataFile, required_columns, text_columns
+from .data import DataFile, text_columns
 
 NAME = "doctor"
 LOADS_PREPROCESSOR = True

@@ -12,9 +12,9 @@ import keras
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from ..convert import to_keras
 from ..errors import FileFormatError, KerasEmbedPrepError
 from ..export import signature_keys
-from ..graph import to_keras
 from ..io import is_keras_file, is_saved_model, load_keras_model, load_saved_model
 from ..outputs import named_outputs, output_order
 from .common import EXIT_OK, load_preprocessor_file

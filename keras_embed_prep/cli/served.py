@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..convert import to_keras
 from ..errors import InputError
 from ..export import signature_keys
-from ..graph import to_keras
 from ..inputs import to_inputs
 from ..io import is_saved_model, load_keras_model, load_saved_model
 from ..outputs import output_matrix

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from ..blocks.checks import refusal_reason
 from ..embed import model_input_width
 from ..errors import FileFormatError, InputError, ShapeMismatchError
+from ..inputs import required_columns
 from ..io import load_keras_model, quote_error
 from ..outputs import output_matrix
-from ..verify import ATOL, RTOL, ParityReport, as_served, compare, merge_reports
+from ..verify import ATOL, RTOL, ParityReport, compare, merge_reports, reference_transform
 from .common import EXIT_OK, EXIT_PARITY_FAILED, load_preprocessor_file, print_error
-from .data import DataFile, required_columns, text_columns
+from .data import DataFile, text_columns
 from .served import PREDICT_BATCH, open_embedded
 
 NAME = "verify"
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                     print_error(
                         args.command,
                         f"parity FAILED: the embedded model refused DATA rows {rows}..{rows + len(X) - 1}, "
-                        f"which scikit-learn transforms ({_model_refusal(exc)}).",
+                        f"which scikit-learn transforms ({refusal_reason(exc) or quote_error(exc)}).",
                     )
                     return EXIT_PARITY_FAILED
                 reference = _reference(preprocessor, original, width, X, rows)
@@ -106,28 +107,20 @@ def run(args: argparse.Namespace) -> int:
 def _reference(preprocessor: Any, original: Any, width: int, X: Any, first_row: int) -> np.ndarray:
     """``original(preprocessor.transform(X))`` on the float32-rounded values a served model sees."""
     try:
-        transformed = preprocessor.transform(as_served(X))
+        transformed = reference_transform(preprocessor, X)
     except (ValueError, TypeError) as exc:
         raise InputError(
             f"{type(preprocessor).__name__}.transform failed on DATA rows {first_row}.."
             f"{first_row + len(X) - 1} ({quote_error(exc)}). Fix those rows or pass the data the "
             "preprocessor expects."
         ) from exc
-    if hasattr(transformed, "toarray"):
-        transformed = transformed.toarray()
-    transformed = np.asarray(transformed, dtype=np.float32)
     if transformed.shape[1] != width:
         raise ShapeMismatchError(
             f"{type(preprocessor).__name__} outputs {transformed.shape[1]} columns but the original "
             f"model {original.name!r} expects {width}. Pass the preprocessor the model was trained behind."
         )
-    return output_matrix(original.predict(transformed, batch_size=PREDICT_BATCH, verbose=0))
-
-
-def _model_refusal(exc: BaseException) -> str:
-    """Why a converted model refused its input: the reason its in-graph check carries, if any."""
-    match = re.search(r'found OOV values \[\\*"([^"\\]+)', str(exc))
-    return match.group(1) if match else quote_error(exc)
+    as_float32 = transformed.astype(np.float32)  # the float32 input a Keras model takes
+    return output_matrix(original.predict(as_float32, batch_size=PREDICT_BATCH, verbose=0))
 
 
 def _progress(args: argparse.Namespace, data: DataFile):
