@@ -93,7 +93,7 @@ def _tf2onnx_convert(model, concrete):
     tables, and its fallback shape inference crashes on a lookup output whose shape
     TensorFlow leaves unknown. So this is ``from_keras`` by hand: freeze with the tables
     (``tf_loader.from_trackable``), give each lookup output its keys' shape, convert with
-    the handlers of ``handlers``, optimize.
+    the op handlers and rewrites of ``handlers``, optimize.
     """
     internal = {id(t) for t in concrete.graph.internal_captures}
     input_names = [t.name for t in concrete.inputs if id(t) not in internal]
