@@ -88,12 +88,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from . import __version__
+from .convert import to_keras
 from .diagnose import diagnose_with_paths, unregistered_custom_objects
 from .embed import embed, model_input_width
 from .errors import FileFormatError, InputError, KerasEmbedPrepError, ShapeMismatchError
 from .export import export, signature_keys
-from .graph import keras_input_name, to_keras
-from .inputs import to_inputs
+from .inputs import keras_input_name, to_inputs
 from .io import (
     is_keras_file,
     is_saved_model,

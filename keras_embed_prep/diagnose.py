@@ -119,7 +119,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import blocks
+from .columns import MISSING, category_text
+from .convert import to_keras
 from .embed import embed
 from .errors import (
     InputError,
@@ -128,7 +129,6 @@ from .errors import (
     ShapeMismatchError,
     UnsupportedEstimatorError,
 )
-from .graph import to_keras
 from .inputs import defined_inputs, to_inputs
 from .io import quote_error
 from .verify import as_served, compare, verify
@@ -307,7 +307,7 @@ def _table(X: Any) -> list[_Column]:
                 values = series.to_numpy(dtype=np.float64, na_value=np.nan)
                 columns.append(_Column(str(name), values.astype(np.float32).astype(np.float64)))
             else:
-                text = [blocks.category_text(v) for v in series.tolist()]
+                text = [category_text(v) for v in series.tolist()]
                 columns.append(_Column(str(name), np.array(text, dtype=object)))
         return columns
     array = np.asarray(X)
@@ -315,7 +315,7 @@ def _table(X: Any) -> list[_Column]:
         array = array.astype(np.float32).astype(np.float64)
         return [_Column(str(j), array[:, j]) for j in range(array.shape[1])]
     return [
-        _Column(str(j), np.array([blocks.category_text(v) for v in array[:, j].tolist()], dtype=object))
+        _Column(str(j), np.array([category_text(v) for v in array[:, j].tolist()], dtype=object))
         for j in range(array.shape[1])
     ]
 
@@ -635,7 +635,7 @@ def _unseen(raw: _Column, values: np.ndarray, site: _Site, source: str) -> Colum
         return None
     counts = pd.Series(values[unseen]).value_counts()
     shown = ", ".join(
-        f"{'missing' if k == blocks.MISSING else repr(k)} ({v})" for k, v in counts.head(5).items()
+        f"{'missing' if k == MISSING else repr(k)} ({v})" for k, v in counts.head(5).items()
     )
     detail = f"'{raw.name}': {_rows(int(unseen.sum()), len(values))} hold categories not seen at fit: {shown}"
     return ColumnFinding(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from ...blocks.checks import check_reasons
 from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
 from ..signatures import serving
@@ -111,7 +112,7 @@ def _tf2onnx_convert(model, concrete):
         renames = tensor_names_from_structed(concrete, input_names, output_names)
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             frozen, tables = tf_loader.from_trackable(model, concrete, input_names, output_names, False)
-            checks = gates.gate_checks(frozen, gates.check_reasons(model))
+            checks = gates.gate_checks(frozen, check_reasons(model))
             present = {n.name for n in frozen.node}
             shapes = {
                 op.outputs[0].name: op.inputs[1].shape.as_list()

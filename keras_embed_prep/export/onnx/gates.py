@@ -4,36 +4,20 @@ from __future__ import annotations
 
 import re
 
-import keras
 import tensorflow as tf
 
 from ...errors import ExportError
-from ...walk import layers_by_path
 
-#: TensorFlow ops that make inference fail on purpose (see ``blocks.fail_if_any``).
+#: TensorFlow ops that make inference fail on purpose (see ``blocks.checks.fail_if_any``).
 _CHECK_OPS = {"Assert", "CheckNumerics", "CheckNumericsV2"}
-
-
-def check_reasons(model) -> dict[str, str]:
-    """Layer name -> reason, for each lookup built to fail (``num_oov_indices=0``, not inverted)."""
-    found = {}
-    layers = {layer.name: layer for layer in layers_by_path(model).values()}
-    for layer in layers.values():
-        if (
-            isinstance(layer, (keras.layers.StringLookup, keras.layers.IntegerLookup))
-            and layer.num_oov_indices == 0
-            and not layer.invert
-        ):
-            partner = layers.get(f"{layer.name}_reason")  # blocks.fail_if_any's reason table
-            reasons = [str(r) for r in partner.get_vocabulary()[1:]] if partner is not None else []
-            found[layer.name] = "; ".join(dict.fromkeys(reasons)) or layer.name
-    return found
 
 
 def gate_checks(graph_def, reasons: dict[str, str]) -> list[str]:
     """Make each ``tf.Assert`` fail in onnxruntime too; return the checks kept.
 
-    An inference-time check (``blocks.fail_if_any``) is an ``Assert`` that guards an
+    ``reasons`` is ``blocks.checks.check_reasons(model)``: check layer name -> reason text.
+
+    An inference-time check (``blocks.checks.fail_if_any``) is an ``Assert`` that guards an
     ``Identity`` through a control dependency, and tf2onnx drops control dependencies: the
     exported model would answer where scikit-learn raises. So the guarded tensor ``t``
     becomes ``Reshape(t, Shape(t) * (1 + failed))``: unchanged while the check holds, an

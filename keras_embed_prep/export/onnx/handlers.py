@@ -6,7 +6,7 @@ import numpy as np
 
 
 def drop_subnormal_workaround(g, ops):
-    """Replace ``blocks.float32_to_float64`` by the plain cast it stands for.
+    """Replace ``blocks.floats.float32_to_float64`` by the plain cast it stands for.
 
     TensorFlow's CPU kernels flush float32 subnormals to zero, so the graph rebuilds
     them from their bits (``Bitcast``, ``BitwiseAnd``: ops ONNX does not have). onnxruntime

@@ -6,14 +6,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ... import blocks
+from ...blocks.checks import check_reasons
+from ...columns import MISSING
 from ...errors import ExportError, InputError
 from ...inputs import to_inputs
 from ...outputs import named_outputs
 from ...verify import ParityReport, compare
 from ...walk import layers_by_path
 from ..signatures import call, signature_keys
-from .gates import check_reasons
 
 
 def keras_rows(model, concrete, sample) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -92,7 +92,7 @@ def probe_inputs(model, max_rows: int = 4096) -> dict[str, np.ndarray]:
     """
     rng = np.random.default_rng(0)
     words = _vocabulary(model) or ["a"]
-    special = [blocks.MISSING, "__never_seen_at_fit__", ""]
+    special = [MISSING, "__never_seen_at_fit__", ""]
     edge = len(_PROBE_NUMBERS)
     rows = int(min(max(64, edge + len(words)), max_rows))
     feeds = {}
