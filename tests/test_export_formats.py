@@ -20,7 +20,8 @@ from keras_embed_prep.verify import ATOL, RTOL, compare
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("tf2onnx")
-export_module = importlib.import_module("keras_embed_prep.onnx_export")
+driver = importlib.import_module("keras_embed_prep.export.onnx.driver")
+probes = importlib.import_module("keras_embed_prep.export.onnx.probes")
 
 
 def _session(path):
@@ -91,14 +92,14 @@ def test_op_without_onnx_translation_is_refused_by_name(tmp_path):
 
 def test_parity_failure_names_the_worst_column(numeric, tmp_path, monkeypatch):
     full, _ = numeric
-    eager = export_module._eager_outputs
+    eager = probes.eager_outputs
 
     def shifted(model, rows):  # a Keras side that the ONNX file cannot match in column 1
         out = eager(model, rows)
         out["output_0"][:, 1] += 1.0
         return out
 
-    monkeypatch.setattr(export_module, "_eager_outputs", shifted)
+    monkeypatch.setattr(probes, "eager_outputs", shifted)
     with pytest.raises(ExportError, match=r"worst column output_0\[1\], max abs error 1"):
         export(full, tmp_path / "model.onnx", format="onnx")
     assert not (tmp_path / "model.onnx").exists()
@@ -145,14 +146,14 @@ def test_checks_keep_failing_in_onnx(make, bad, reason, tmp_path):
 
 
 def test_missing_optional_dependency_says_what_to_install(numeric, tmp_path, monkeypatch):
-    real = export_module._import_optional
+    real = driver._import_optional
 
     def without_tf2onnx(name):
         if name == "tf2onnx":
             raise ImportError("No module named 'tf2onnx'")
         return real(name)
 
-    monkeypatch.setattr(export_module, "_import_optional", without_tf2onnx)
+    monkeypatch.setattr(driver, "_import_optional", without_tf2onnx)
     with pytest.raises(MissingDependencyError, match=r"pip install keras-embed-prep\[onnx\]"):
         export(numeric[0], tmp_path / "model.onnx", format="onnx")
     assert not (tmp_path / "model.onnx").exists()

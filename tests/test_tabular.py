@@ -120,7 +120,8 @@ def test_unknown_category_raises_in_keras_and_savedmodel(tmp_path):
 def test_packed_signature_equals_the_named_one(tmp_path):
     import tensorflow as tf
 
-    from keras_embed_prep.export import _packed_twin, packed_inputs
+    from keras_embed_prep.export import packed_inputs
+    from keras_embed_prep.export.signatures import _packed_twin
 
     fit = _frame_for_packing()
     ct = ColumnTransformer(
