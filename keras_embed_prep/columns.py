@@ -1,30 +1,52 @@
-"""The raw-column model: mixed number and text columns (:class:`Columns`), the missing-text
-sentinel (:data:`MISSING`) and the kind of a column no step reads (:data:`UNUSED`)."""
+"""The raw-column model: mixed number and text columns (:class:`Columns`), the markers of missing
+text (:data:`MISSING`, :data:`NONE`, :data:`NA`, :data:`NAT`) and unread columns (:data:`UNUSED`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
+
 from .blocks.affine import take_columns
 
-#: What :func:`keras_embed_prep.to_inputs` writes for None / NaN / pd.NA in a text column, and
-#: what a fitted missing category (None or NaN in ``categories_``) becomes in the graph.
+#: The markers a converted model reads for the four missing values a text column can hold.
+#: scikit-learn tells them apart in object columns and numpy object arrays (pandas' ``str`` and
+#: ``category`` dtypes turn None into NaN first), so the model does too; see docs/contract.md.
+#: NaN: the missing category (``encoded_missing_value``; imputed by ``missing_values=np.nan``).
 MISSING = "__missing__"
+#: None: a category of its own to the encoders; imputed only by ``missing_values=None``.
+NONE = "__none__"
+#: pd.NA: an unknown value to the encoders; a TypeError in SimpleImputer unless it is ``missing_values``.
+NA = "__na__"
+#: pd.NaT / numpy NaT: an unknown value to the encoders, missing to ``SimpleImputer(missing_values=np.nan)``.
+NAT = "__nat__"
+#: All four, in that order.
+MARKERS = (MISSING, NONE, NA, NAT)
 
 
-def is_missing(value) -> bool:
-    """None, NaN, pd.NA and NaT count as a missing category, as in scikit-learn."""
+def missing_marker(value) -> str | None:
+    """The marker of a missing ``value`` (None, NaN, pd.NA, NaT), or None for a real value."""
     if value is None:
-        return True
+        return NONE
+    if value is pd.NA:
+        return NA
+    if value is pd.NaT or (isinstance(value, np.datetime64) and np.isnat(value)):
+        return NAT
     try:
-        return bool(value != value)  # NaN, NaT; pd.NA raises on bool()
-    except TypeError:
-        return True
+        return MISSING if bool(value != value) else None  # NaN
+    except (TypeError, ValueError):  # an NA-like value of another library
+        return NA
+
+
+def is_nan(value) -> bool:
+    """Whether ``value`` is NaN: what scikit-learn's encoders take as the missing category."""
+    return missing_marker(value) == MISSING
 
 
 def category_text(value) -> str:
-    """A text value as the graph sees it: missing values become :data:`MISSING`."""
-    return MISSING if is_missing(value) else str(value)
+    """A text value as the graph sees it: a missing value becomes its marker."""
+    return missing_marker(value) or str(value)
 
 
 #: The kind of a raw column that no step reads (a ColumnTransformer drops it): it gets no input.

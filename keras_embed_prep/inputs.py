@@ -113,7 +113,7 @@ def _as_float32(name: str, values: Any) -> np.ndarray:
 
 
 def _as_text(name: str, values: Any):
-    """Text values as a TensorFlow string tensor; None, NaN and pd.NA become :data:`MISSING`.
+    """Text values as a TensorFlow string tensor; None, NaN, pd.NA and NaT become their markers.
 
     A tensor rather than a numpy array: ``model.predict`` rejects numpy text arrays
     (object or unicode) for a 2-D input, and a tensor works everywhere (``predict``,
@@ -190,8 +190,9 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
         model with one named input per column, a dict of 1-D arrays keyed by input
         name. Numeric values are cast to float32, the dtype of the model's inputs
         (the converted model reproduces scikit-learn on these float32 values), as
-        numpy arrays; text values become ``tf.string`` tensors, with None, NaN and
-        pd.NA written as the missing-value sentinel ``"__missing__"``. A model with
+        numpy arrays; text values become ``tf.string`` tensors, with NaN, None, pd.NA
+        and NaT written as their markers (``"__missing__"``, ``"__none__"``, ``"__na__"``,
+        ``"__nat__"``: :data:`keras_embed_prep.columns.MARKERS`). A model with
         any text input gets tensors only (Keras refuses calls that mix arrays and
         tensors).
 

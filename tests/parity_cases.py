@@ -8,11 +8,12 @@ has none.
 from __future__ import annotations
 
 from cases_discretize import CASES as DISCRETIZE
+from cases_missing import CASES as MISSING
 from cases_nonlinear import CASES as NONLINEAR
 from cases_numeric import CASES as NUMERIC
 from cases_numeric import DATASETS, Case
 from cases_tabular import CASES as TABULAR
 
-CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR]
+CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR, *MISSING]
 
 __all__ = ["CASES", "DATASETS", "Case"]

@@ -39,16 +39,6 @@ def one_hot(positions, width: int):
 _OOV = "\x00keras_embed_prep:oov\x00"
 
 
-#: scikit-learn never matches a ``None`` given by hand in ``categories``: None and NaN
-#: inputs are both unknown to it. This vocabulary entry is never produced by inputs.
-_NEVER = "\x00keras_embed_prep:none\x00"
-
-
-def _fitted_category_text(value) -> str:
-    """A fitted text category: NaN is the missing category, a hand-given None matches nothing."""
-    return _NEVER if value is None else category_text(value)
-
-
 def _ids_text(x, categories: Sequence[Sequence[str]]):
     """Ids in one shared vocabulary: 0 unknown, 1.. the sorted union of all categories."""
     vocabulary = sorted({c for cats in categories for c in cats})
@@ -102,8 +92,9 @@ def category_index(x, categories: Sequence[np.ndarray]):
 
     ``x`` is a text ``(batch, k)`` tensor, a float64 one, or :class:`Columns` mixing
     both; ``categories`` are the fitted ``categories_`` (missing categories included,
-    matched by :data:`MISSING` in text columns and by NaN in numeric ones). An unknown
-    value in column ``c`` gets ``total + c``, where ``total`` counts all (column,
+    matched by their markers in text columns, :data:`~keras_embed_prep.columns.MISSING`
+    for NaN and :data:`~keras_embed_prep.columns.NONE` for None, and by NaN in numeric
+    ones). An unknown value in column ``c`` gets ``total + c``, where ``total`` counts all (column,
     category) pairs, so a table indexed by the result has ``total + k`` rows, the last
     ``k`` holding each column's value for unknown categories.
 
@@ -118,7 +109,7 @@ def category_index(x, categories: Sequence[np.ndarray]):
     for kind, tensor, idx in columns.parts():
         cats = [categories[i] for i in idx]
         if kind == "text":
-            ids, cat_ids, n_ids = _ids_text(tensor, [[_fitted_category_text(v) for v in c] for c in cats])
+            ids, cat_ids, n_ids = _ids_text(tensor, [[category_text(v) for v in c] for c in cats])
         else:
             ids, cat_ids, n_ids = _ids_numbers(tensor, [np.asarray(c, dtype=np.float64) for c in cats])
         unknown = offsets[-1] + np.asarray(idx, dtype=np.int64)

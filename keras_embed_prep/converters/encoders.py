@@ -13,7 +13,7 @@ from keras import ops
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
 from ..blocks import categories, checks
-from ..columns import MISSING, is_missing
+from ..columns import MARKERS, is_nan
 from ..registry import register_converter
 from ._checks import refuse
 
@@ -23,23 +23,24 @@ def category_kinds(estimator, n_columns: int) -> list[str]:
     kinds = []
     for i, cats in enumerate(estimator.categories_):
         values = np.asarray(cats, dtype=object).tolist()
-        if MISSING in values:
+        clash = [v for v in values if isinstance(v, str) and v in MARKERS]
+        if clash:
             raise refuse(
                 estimator,
                 f"categories_[{i}]",
-                MISSING,
-                "this string is the missing-value marker of converted models; rename the category.",
+                clash[0],
+                "this string is a missing-value marker of converted models; rename the category.",
             )
-        if any(v is None for v in values) and getattr(estimator, "feature_names_in_", None) is None:
+        text = any(isinstance(v, str) for v in values)
+        if not text and any(v is None for v in values):
             raise refuse(
                 estimator,
                 f"categories_[{i}]",
                 values,
-                "fitted on a numpy object array, scikit-learn keeps None as a category apart from "
-                "NaN, while a converted model has one missing value. Replace None with np.nan "
-                "before fitting (or fit on a DataFrame, where scikit-learn treats them alike).",
+                "numbers with None as a category of its own: a converted model takes numbers as "
+                "float32, where None can only be NaN. Replace None with np.nan before fitting.",
             )
-        kinds.append("text" if any(isinstance(v, str) for v in values) else "number")
+        kinds.append("text" if text else "number")
     return kinds
 
 
@@ -60,9 +61,7 @@ def _infrequent(estimator) -> list:
 
 
 def _same(a, b) -> bool:
-    return (is_missing(a) and is_missing(b)) or (
-        not is_missing(a) and not is_missing(b) and a == b
-    )
+    return (is_nan(a) and is_nan(b)) or (not is_nan(a) and not is_nan(b) and a == b)
 
 
 def _frequent_codes(categories, infrequent, skip_missing: bool = False) -> tuple[np.ndarray, int]:
@@ -73,7 +72,7 @@ def _frequent_codes(categories, infrequent, skip_missing: bool = False) -> tuple
     category takes no rank: it is encoded separately.
     """
     is_infrequent = [any(_same(c, i) for i in infrequent) for c in categories]
-    skipped = [skip_missing and is_missing(c) for c in categories]
+    skipped = [skip_missing and is_nan(c) for c in categories]
     n_frequent = sum(not (f or s) for f, s in zip(is_infrequent, skipped, strict=True))
     codes, rank = [], 0
     for flag, skip in zip(is_infrequent, skipped, strict=True):
@@ -154,7 +153,7 @@ def convert_ordinal_encoder(estimator, x):
     for c, cats in enumerate(estimator.categories_):
         codes, _ = _frequent_codes(list(cats), infrequent[c], skip_missing=True)
         codes = codes.astype(np.float64)
-        missing = np.array([is_missing(v) for v in cats], dtype=bool)
+        missing = np.array([is_nan(v) for v in cats], dtype=bool)
         codes[missing] = estimator.encoded_missing_value
         tables.append(codes)
     n_categories = sum(len(t) for t in tables)

@@ -9,7 +9,7 @@ from keras import ops
 from sklearn.impute import MissingIndicator, SimpleImputer
 
 from ..blocks import affine, categories, checks, floats, records
-from ..columns import MISSING, Columns, category_text, is_missing
+from ..columns import MARKERS, MISSING, NA, NAT, NONE, Columns, category_text, is_nan, missing_marker
 from ..registry import register_converter
 from ._checks import exact_in_float32, refuse
 
@@ -29,34 +29,59 @@ def _numeric_missing_value(estimator) -> float:
 
 
 def _imputer_kinds(estimator, n_columns: int) -> list[str]:
-    """Text where the fitted statistic is a string, numbers elsewhere."""
+    """Text where the fitted statistic is a string (or None, when it is the most frequent), else numbers."""
     return [
-        "text" if isinstance(v, str) else "number" for v in np.asarray(estimator.statistics_, dtype=object)
+        "text" if isinstance(v, str) or v is None else "number"
+        for v in np.asarray(estimator.statistics_, dtype=object)
     ]
 
 
-def _text_missing_value(estimator) -> str:
+def _text_rule(estimator) -> tuple[list[str], list[str]]:
+    """``(imputed, refused)``: the markers scikit-learn imputes in a text column, and those it raises on.
+
+    ``missing_values=np.nan`` imputes NaN and NaT (``x != x``) and cannot compare pd.NA;
+    ``pd.NA`` imputes all four; None or a string imputes only itself, and raises on NaN, NaT
+    ("Input contains NaN") and pd.NA (TypeError). See :data:`keras_embed_prep.columns.MARKERS`.
+    """
     value = estimator.missing_values
-    if is_missing(value):
-        return MISSING
-    if isinstance(value, str):
-        return value
+    marker = missing_marker(value)
+    if marker == NA:
+        return list(MARKERS), []
+    if marker == MISSING:
+        return [MISSING, NAT], [NA]
+    if marker == NONE or isinstance(value, str):
+        return [marker or value], [MISSING, NAT, NA]
     raise refuse(
         estimator,
         "missing_values",
         value,
-        "text columns can only treat None/NaN or a string as missing.",
+        "text columns can only treat NaN, None, pd.NA or a string as missing.",
     )
+
+
+def _any_equal(x, values: list[str]):
+    hits = [ops.equal(x, v) for v in values]
+    for hit in hits[1:]:
+        hits[0] = ops.logical_or(hits[0], hit)
+    return hits[0]
 
 
 def _fill(estimator, kind: str, x, statistics: list):
     """Fill one block of columns of one kind; returns (filled, missing mask)."""
     if kind == "text":
-        mask = ops.equal(x, _text_missing_value(estimator))
+        imputed, refused = _text_rule(estimator)
+        mask = _any_equal(x, imputed)
+        if refused:
+            passed = checks.fail_if_any(
+                ops.any(_any_equal(x, refused), axis=1),
+                f"SimpleImputer(missing_values={estimator.missing_values!r}) raises on this missing "
+                "value in a text column (NaN, NaT or pd.NA)",
+            )
+            mask = ops.logical_or(mask, ops.not_equal(passed, 0.0))  # always false; keeps the check
         values = [category_text(v) for v in statistics]
         return categories.fill_text_where(x, mask, values), mask
     mask = affine.missing_mask(x, _numeric_missing_value(estimator))
-    values = [np.nan if is_missing(v) else v for v in statistics]
+    values = [np.nan if is_nan(v) else v for v in statistics]
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
         raise refuse(estimator, "statistics_", statistics, "numeric columns need numeric statistics.")
     values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)  # empty columns are dropped
@@ -81,7 +106,7 @@ def convert_simple_imputer(estimator, x):
         masks.append(mask)
     keep = range(len(statistics))
     if not estimator.keep_empty_features:
-        keep = [i for i, v in enumerate(statistics) if not is_missing(v)]
+        keep = [i for i, v in enumerate(statistics) if not is_nan(v)]
     y = Columns(columns.kinds, numbers=filled.get("number"), text=filled.get("text")).select(keep)
     if estimator.add_indicator:
         if "text" in columns.kinds:

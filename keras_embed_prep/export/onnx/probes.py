@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from ...blocks.checks import check_reasons
-from ...columns import MISSING
+from ...columns import MARKERS
 from ...errors import ExportError, InputError
 from ...inputs import to_inputs
 from ...outputs import named_outputs
@@ -92,7 +92,7 @@ def probe_inputs(model, max_rows: int = 4096) -> dict[str, np.ndarray]:
     """
     rng = np.random.default_rng(0)
     words = _vocabulary(model) or ["a"]
-    special = [MISSING, "__never_seen_at_fit__", ""]
+    special = [*MARKERS, "__never_seen_at_fit__", ""]
     edge = len(_PROBE_NUMBERS)
     rows = int(min(max(64, edge + len(words)), max_rows))
     feeds = {}
