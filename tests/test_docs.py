@@ -76,3 +76,42 @@ def test_every_cli_command_has_its_help_in_the_docs():
     page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     undocumented = [c for c in commands if f"<!-- cli-help {c} -->" not in page]
     assert not undocumented, f"docs/cli.md lacks a section with <!-- cli-help NAME --> for {undocumented}"
+
+
+def test_architecture_page_worked_example_converts_with_parity():
+    """The converter a newcomer copies from docs/architecture.md works as written."""
+    import numpy as np
+    from sklearn.base import BaseEstimator, TransformerMixin
+
+    from keras_embed_prep import registry, to_keras
+
+    class Shift(TransformerMixin, BaseEstimator):
+        def __init__(self, sign=1):
+            self.sign = sign
+
+        def fit(self, X, y=None):
+            self.offset_ = np.asarray(X, dtype=np.float64).mean(axis=0)
+            self.n_features_in_ = np.asarray(X).shape[1]
+            return self
+
+        def transform(self, X):
+            return self.sign * (np.asarray(X, dtype=np.float64) - self.offset_)
+
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    code = next(
+        block
+        for block in re.findall(r"```python\n(.*?)```", page, flags=re.S)
+        if "def convert_shift" in block
+    )
+    namespace = {"Shift": Shift}
+    exec(code, namespace)
+    try:
+        X = np.array([[1.0, 2.0], [3.0, 5.0], [4.0, -1.0]])
+        for sign in (1, -1):
+            est = Shift(sign=sign).fit(X)
+            ours = np.asarray(to_keras(est)(X.astype(np.float32)))
+            np.testing.assert_array_equal(ours, est.transform(X).astype(np.float32))
+        with pytest.raises(ValueError, match=r"Shift\(sign=2\) is not supported"):
+            to_keras(Shift(sign=2).fit(X))
+    finally:
+        registry.unregister_converter(Shift)
