@@ -7,7 +7,7 @@
 """
 
 from . import errors
-from .diagnose import DoctorReport, diagnose
+from .doctor import DoctorReport, diagnose
 from .embed import embed
 from .export import export, signature_keys
 from .graph import to_keras

@@ -88,7 +88,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from . import __version__
-from .diagnose import diagnose_with_paths, unregistered_custom_objects
+from .doctor import diagnose_with_paths, unregistered_custom_objects
 from .embed import embed, model_input_width
 from .errors import FileFormatError, InputError, KerasEmbedPrepError, ShapeMismatchError
 from .export import export, signature_keys
