@@ -41,6 +41,12 @@ def where_it_breaks(
     return None, None
 
 
+def _at(step: Step, kind: str, cause: str, rows: np.ndarray, detail: str, **more: Any) -> Breakdown:
+    """A breakdown at ``step`` in the ``rows`` (a boolean row mask)."""
+    listed = np.flatnonzero(rows)[:LISTED].tolist()
+    return Breakdown(step.path, step.kind, kind, cause, int(rows.sum()), listed, detail, **more)
+
+
 def _non_finite(
     steps: list[Step], n: int, table: list[RawColumn], flagged: dict[str, str], outputs: np.ndarray | None
 ) -> tuple[Breakdown, np.ndarray] | None:
@@ -58,15 +64,8 @@ def _non_finite(
         if not (created.any() or step.is_layer):
             continue  # a keras.ops call passing on NaN it received: keep looking for the layer
         where = f"layer '{step.path}' ({step.kind}{', a custom layer' if step.custom else ''})"
-        breakdown = Breakdown(
-            layer=step.path,
-            layer_type=step.kind,
-            kind="non_finite",
-            cause="nan_in_inputs",
-            rows=int(bad.sum()),
-            row_indices=np.flatnonzero(bad)[:LISTED].tolist(),
-            detail="",
-            input_columns=_input_columns(bad, table, flagged),
+        breakdown = _at(
+            step, "non_finite", "nan_in_inputs", bad, "", input_columns=_input_columns(bad, table, flagged)
         )
         if created.any():
             breakdown.cause, breakdown.detail = _creation(step, created, n, table, where)
@@ -173,14 +172,12 @@ def _dominated(steps: list[Step], fed: np.ndarray, n: int, findings: list[Column
     if dense is None or not unscaled:
         return None
     peak, what = _activity(dense, n)
-    return Breakdown(
-        layer=dense.path,
-        layer_type=dense.kind,
-        kind="unscaled",
-        cause="unscaled_inputs",
-        rows=n,
-        row_indices=list(range(min(n, LISTED))),
-        detail=(
+    return _at(
+        dense,
+        "unscaled",
+        "unscaled_inputs",
+        np.ones(n, dtype=bool),
+        (
             f"layer '{dense.path}' (Dense), the first to weigh the inputs, is dominated by {len(unscaled)} "
             f"column(s) that look unscaled: {names([f.column for f in unscaled])}"
             + (f"; its {what} reach {g(float(peak.max()))}" if peak is not None else "")
@@ -219,14 +216,12 @@ def _blow_up(
         if not blown.any():
             continue
         mine, usual = float(ours.max()), float(theirs.max())
-        return Breakdown(
-            layer=step.path,
-            layer_type=step.kind,
-            kind="blow_up",
-            cause="unscaled_inputs",
-            rows=int(blown.sum()),
-            row_indices=np.flatnonzero(blown)[:LISTED].tolist(),
-            detail=(
+        return _at(
+            step,
+            "blow_up",
+            "unscaled_inputs",
+            blown,
+            (
                 f"layer '{step.path}' ({step.kind}) has {what} up to {g(mine)} on these rows, but at most "
                 f"{g(usual)} on the same rows preprocessed ({g(mine / max(usual, 1e-12))} times larger), "
                 f"in {rows_of(int(blown.sum()), n)}"
