@@ -4,7 +4,7 @@ Registered under ``hooks:`` in ``mkdocs.yml``. Markers in the Markdown sources a
 
 - ``<!-- supported-estimators -->``: the table of
   :func:`keras_embed_prep.supported_estimators`, so the list of what converts is never kept by hand.
-- ``<!-- supported-targets -->``: the table of ``keras_embed_prep.targets.supported_targets()``.
+- ``<!-- supported-targets -->``: the table of ``keras_embed_prep.decoders.supported_targets()``.
 - ``<!-- unsupported-estimators -->``: the classes of ``sklearn.preprocessing`` without a converter, with
   the reason (``keras_embed_prep.registry.unsupported_estimators()``).
 - ``<!-- cli-help -->`` and ``<!-- cli-help COMMAND -->``: the ``--help`` text of the
@@ -67,7 +67,7 @@ def supported_table() -> str:
 def targets_table() -> str:
     """The Markdown table of the target transformers ``embed(..., target=...)`` decodes."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from keras_embed_prep.targets import supported_targets
+    from keras_embed_prep.decoders import supported_targets
 
     lines = ["| target class | what the decoder reproduces |", "|---|---|"]
     for name, notes in supported_targets().items():

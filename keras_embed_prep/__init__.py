@@ -6,11 +6,11 @@
 >>> export(full, "serving/1")              # doctest: +SKIP
 """
 
-from . import errors
+from . import converters, decoders, errors  # noqa: F401  (importing converters and decoders registers them)
+from .convert import to_keras
 from .doctor import DoctorReport, diagnose
 from .embed import embed
 from .export import export, signature_keys
-from .graph import to_keras
 from .inputs import to_inputs
 from .registry import register_converter, supported_estimators
 from .verify import ParityReport, verify

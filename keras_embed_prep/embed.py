@@ -7,6 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from .convert import build
+from .decoders import decode, scikeras_target
 from .errors import (
     NotFittedError,
     ShapeMismatchError,
@@ -14,9 +16,7 @@ from .errors import (
     UnsupportedParameterError,
 )
 from .fuse import fuse
-from .graph import build
 from .inputs import defined_inputs
-from .targets import decode, scikeras_target
 
 
 def model_input_width(model: keras.Model) -> int:
@@ -83,7 +83,7 @@ def embed(
         ``target.inverse_transform(model(...))``, in original units.
         Classification (``LabelEncoder``, ``LabelBinarizer``, ``OneHotEncoder``): the
         model outputs ``{"probabilities": ..., "label": ...}``, labels decoded as
-        numpy's argmax would. See ``keras_embed_prep.targets.supported_targets()``.
+        numpy's argmax would. See ``keras_embed_prep.decoders.supported_targets()``.
     fuse_one_hot : bool, default True
         When the preprocessing ends in one-hot blocks (``OneHotEncoder``,
         ``KBinsDiscretizer(encode="onehot")``, in a ``ColumnTransformer``) and the
@@ -128,14 +128,15 @@ def embed(
             f"embed expects a keras.Model as its first argument. Received {type(model).__name__}."
         )
     width = model_input_width(model)
-    inputs, features = build(preprocessor)
+    built = build(preprocessor)
+    inputs, features = built.inputs, built.features
     produced = int(features.shape[-1])
     if produced != width:
         raise ShapeMismatchError(
             f"{type(preprocessor).__name__} outputs {produced} columns but model {model.name!r} "
             f"expects {width}. Pass the preprocessor the model was trained behind."
         )
-    outputs = fuse(model, features, one_hot=fuse_one_hot, fold=fold)
+    outputs = fuse(model, features, built.records, one_hot=fuse_one_hot, fold=fold)
     if outputs is None:
         outputs = model(ops.cast(features, model.inputs[0].dtype))
     if target is not None:

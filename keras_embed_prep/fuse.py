@@ -11,16 +11,14 @@ only by float32 summation order.
 
 from __future__ import annotations
 
-import itertools
-
 import keras
 import numpy as np
 from keras import ops
 
-from . import blocks
+from .blocks import floats, records
+from .blocks.names import unique
+from .blocks.records import Records
 from .errors import UnsupportedParameterError
-
-_uid = itertools.count(1)
 
 
 def _first_dense(model: keras.Model):
@@ -60,31 +58,37 @@ def _first_dense(model: keras.Model):
     return dense, rest
 
 
-def _folded(tensor, rows: np.ndarray):
-    """``(source, rows', bias)`` with ``tensor @ rows == source @ rows' + bias`` for affine blocks."""
-    affine = blocks.affine_of(tensor)
+def _folded(affine: records.Affine | None, rows: np.ndarray):
+    """``(source, rows', bias)`` with ``tensor @ rows == source @ rows' + bias`` for an affine block."""
     if affine is None:
         return None
-    source, center, divisor, multiplier, shift = affine
+    source, center, divisor, multiplier, shift = (
+        affine.source,
+        affine.center,
+        affine.divisor,
+        affine.multiplier,
+        affine.shift,
+    )
     width = rows.shape[0]
     # ((x - c) / d) * m + s  ==  x * a + (s - c * a),  with  a = m / d
     a = np.ones(width)
     if divisor is not None:
-        a = a / blocks.f64(divisor)
+        a = a / floats.f64(divisor)
     if multiplier is not None:
-        a = a * blocks.f64(multiplier)
-    b = np.zeros(width) if shift is None else blocks.f64(shift).copy()
+        a = a * floats.f64(multiplier)
+    b = np.zeros(width) if shift is None else floats.f64(shift).copy()
     if center is not None:
-        b = b - blocks.f64(center) * a
+        b = b - floats.f64(center) * a
     return source, rows * a[:, None], b @ rows
 
 
-def fuse(model: keras.Model, features, *, one_hot: bool = True, fold: bool = False):
+def fuse(model: keras.Model, features, notes: Records, *, one_hot: bool = True, fold: bool = False):
     """``model(features)`` computed through the first Dense layer's kernel, or None.
 
-    ``features`` is the float64 preprocessing output (see
-    :func:`keras_embed_prep.blocks.segments`). With ``one_hot``, one-hot blocks look
-    up kernel rows. With ``fold``, affine blocks (StandardScaler, RobustScaler,
+    ``features`` is the float64 preprocessing output and ``notes`` the records of how it
+    was built (see :meth:`keras_embed_prep.blocks.records.Records.segments`). With
+    ``one_hot``, one-hot blocks look up kernel rows. With ``fold``, affine blocks (StandardScaler,
+    RobustScaler,
     MaxAbsScaler, MinMaxScaler without clip) are folded into the kernel and bias, so
     the raw columns are multiplied directly: faster, but float32 kernels lose what
     float64 preprocessing keeps (a column offset by 1e6 loses about 4e-4), so
@@ -92,9 +96,9 @@ def fuse(model: keras.Model, features, *, one_hot: bool = True, fold: bool = Fal
     when there is nothing to fuse or (without ``fold``) the model does not start with
     a plain float32 Dense layer.
     """
-    parts = blocks.segments(features)
+    parts = notes.segments(features)
     wanted = (one_hot and any(kind == "one_hot" for kind, *_ in parts)) or (
-        fold and any(kind == "dense" and blocks.affine_of(t) is not None for kind, t, *_ in parts)
+        fold and any(kind == "dense" and notes.affine_of(t) is not None for kind, t, *_ in parts)
     )
     if not wanted:
         return None
@@ -112,7 +116,6 @@ def fuse(model: keras.Model, features, *, one_hot: bool = True, fold: bool = Fal
     dense, rest = found
     kernel = np.asarray(ops.convert_to_numpy(dense.kernel))
     units = kernel.shape[1]
-    uid = next(_uid)
     bias = np.zeros(units)
     if dense.use_bias:
         bias = bias + np.asarray(ops.convert_to_numpy(dense.bias), dtype=np.float64)
@@ -121,11 +124,13 @@ def fuse(model: keras.Model, features, *, one_hot: bool = True, fold: bool = Fal
         width = int(tensor.shape[-1])
         rows = kernel[offset : offset + width]
         offset += width
-        folded = _folded(tensor, rows.astype(np.float64)) if fold and kind == "dense" else None
+        folded = (
+            _folded(notes.affine_of(tensor), rows.astype(np.float64)) if fold and kind == "dense" else None
+        )
         if kind == "one_hot" and one_hot:
             positions, _ = one_hot_of
             table = np.vstack([rows, np.zeros((1, units), dtype=kernel.dtype)])  # row `width`: no output
-            lookup = keras.layers.Embedding(width + 1, units, name=f"{dense.name}_rows_{uid}_{len(terms)}")
+            lookup = keras.layers.Embedding(width + 1, units, name=unique(f"{dense.name}_rows"))
             picked = lookup(positions)
             lookup.set_weights([table])
             terms.append(ops.sum(picked, axis=1))
@@ -138,8 +143,8 @@ def fuse(model: keras.Model, features, *, one_hot: bool = True, fold: bool = Fal
             numeric.append(ops.cast(tensor, "float32"))
             numeric_rows.append(rows)
     if numeric:
-        product = keras.layers.Dense(units, use_bias=False, name=f"{dense.name}_numeric_{uid}")
-        term = product(blocks.concat(numeric))
+        product = keras.layers.Dense(units, use_bias=False, name=unique(f"{dense.name}_numeric"))
+        term = product(records.concat(numeric))
         product.set_weights([np.vstack(numeric_rows)])
         terms.append(term)
     pre = terms[0]
@@ -147,5 +152,5 @@ def fuse(model: keras.Model, features, *, one_hot: bool = True, fold: bool = Fal
         pre = ops.add(pre, term)
     if dense.use_bias or fold:
         pre = ops.add(pre, bias.astype(np.float32))
-    activated = keras.layers.Activation(dense.activation, name=f"{dense.name}_activation_{uid}")(pre)
+    activated = keras.layers.Activation(dense.activation, name=unique(f"{dense.name}_activation"))(pre)
     return rest(activated)

@@ -1,4 +1,4 @@
-"""``to_inputs``: turn a DataFrame or array into exactly what a converted model takes."""
+"""Raw data <-> Keras inputs: input names, the inputs of a converted model, ``to_inputs``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,86 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from keras import ops
 
-from . import blocks
-from .errors import InputError
-from .graph import keras_input_name
+from .blocks import floats
+from .columns import UNUSED, Columns, category_text
+from .errors import InputError, NotFittedError, UnsupportedParameterError
+from .registry import input_kinds
+
+#: Name of the single input of a model converted from a preprocessor fitted on a numpy array.
+ARRAY_INPUT_NAME = "features"
+
+
+def keras_input_name(column: Any) -> str:
+    """The Keras input name of a DataFrame column.
+
+    Keras layer names cannot contain ``/``; it becomes ``_``. Every other name is
+    kept as it is. :func:`keras_embed_prep.to_inputs` applies the same rule.
+    """
+    return str(column).replace("/", "_")
+
+
+def _n_features_in(preprocessor: Any) -> int:
+    n = getattr(preprocessor, "n_features_in_", None)
+    if n is None:
+        raise NotFittedError(
+            f"{type(preprocessor).__name__} does not record how many columns it was fitted on "
+            "(no n_features_in_). Fit it on a numpy array or a DataFrame before converting."
+        )
+    return int(n)
+
+
+def build_inputs(preprocessor: Any):
+    """Keras inputs for the raw data ``preprocessor`` was fitted on.
+
+    Returns ``(inputs, x)``: the ``keras.Input`` objects and what the preprocessor's
+    converter receives. Fitted on a DataFrame: a list of 1-D inputs named by
+    :func:`keras_input_name`, in column order, float32 for numbers and string for
+    text. Fitted on a numpy array: one ``(batch, n_features_in_)`` input, float32, or
+    string when every column is text. ``x`` is a float64 tensor, a string tensor, or
+    :class:`~keras_embed_prep.columns.Columns` when kinds are mixed.
+    """
+    n = _n_features_in(preprocessor)
+    kinds = input_kinds(preprocessor, n)
+    names = getattr(preprocessor, "feature_names_in_", None)
+    if names is None:
+        used = {k for k in kinds if k != UNUSED}
+        if len(used) > 1:
+            text = [i for i, k in enumerate(kinds) if k == "text"]
+            raise UnsupportedParameterError(
+                f"{type(preprocessor).__name__} was fitted on a numpy array mixing text columns "
+                f"{text} with numbers; a model input has one dtype. Fit it on a pandas DataFrame "
+                "instead: each column then becomes its own named input."
+            )
+        if used == {"text"}:
+            inputs = keras.Input(shape=(n,), dtype="string", name=ARRAY_INPUT_NAME)
+            return inputs, inputs
+        inputs = keras.Input(shape=(n,), dtype="float32", name=ARRAY_INPUT_NAME)
+        return inputs, floats.as_float64(inputs)
+    keys = [keras_input_name(name) for name in names]
+    if len(set(keys)) != len(keys):
+        clashes = sorted({str(n) for n, k in zip(names, keys, strict=True) if keys.count(k) > 1})
+        raise UnsupportedParameterError(
+            f"Columns {clashes} map to the same Keras input name ('/' becomes '_'). "
+            "Rename one of them before fitting."
+        )
+    # A list, not a dict: Keras would sort a dict's keys, and column order is what users expect.
+    # Calls still take a dict keyed by input name. Columns no step reads get no input.
+    inputs, numbers, text = [], [], []
+    for key, kind in zip(keys, kinds, strict=True):
+        if kind == UNUSED:
+            continue
+        tensor = keras.Input(shape=(), dtype="string" if kind == "text" else "float32", name=key)
+        inputs.append(tensor)
+        (text if kind == "text" else numbers).append(tensor)
+    table = Columns(
+        kinds,
+        numbers=floats.as_float64(ops.stack(numbers, axis=1)) if numbers else None,
+        text=ops.stack(text, axis=1) if text else None,
+    )
+    # With unused columns only a ColumnTransformer reads the table, by original column index.
+    return inputs, table if UNUSED in kinds else table.select(range(n))
 
 
 def _as_float32(name: str, values: Any) -> np.ndarray:
@@ -37,7 +113,7 @@ def _as_float32(name: str, values: Any) -> np.ndarray:
 
 
 def _as_text(name: str, values: Any):
-    """Text values as a TensorFlow string tensor; None, NaN and pd.NA become :data:`blocks.MISSING`.
+    """Text values as a TensorFlow string tensor; None, NaN and pd.NA become :data:`MISSING`.
 
     A tensor rather than a numpy array: ``model.predict`` rejects numpy text arrays
     (object or unicode) for a 2-D input, and a tensor works everywhere (``predict``,
@@ -46,8 +122,39 @@ def _as_text(name: str, values: Any):
     if isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object)
     values = np.asarray(values, dtype=object)
-    flat = [blocks.category_text(v) for v in values.ravel().tolist()]
+    flat = [category_text(v) for v in values.ravel().tolist()]
     return tf.constant(np.array(flat, dtype=str).reshape(values.shape))
+
+
+def required_columns(preprocessor: Any, columns: Any, *, where: str) -> list[str] | None:
+    """The columns ``preprocessor`` takes, by name, from data whose columns are ``columns``.
+
+    Fitted on a DataFrame: its ``feature_names_in_`` as strings (InputError naming those that
+    ``where`` lacks). Fitted on a numpy array: None (all columns, in order), after checking that
+    there are exactly ``n_features_in_`` of them. ``where`` names the data in messages
+    (``"The data"``, ``"DATA 'x.csv'"``).
+    """
+    columns = [str(c) for c in columns]
+    names = getattr(preprocessor, "feature_names_in_", None)
+    if names is not None:
+        names = [str(c) for c in names]
+        present = set(columns)
+        missing = [c for c in names if c not in present]
+        if missing:
+            shown = columns[:10] + (["..."] if len(columns) > 10 else [])
+            raise InputError(
+                f"{where} lacks columns {missing} that {type(preprocessor).__name__} was fitted on. "
+                f"Received columns {shown}. Add them (columns are matched by name)."
+            )
+        return names
+    n = getattr(preprocessor, "n_features_in_", None)
+    if n is not None and len(columns) != int(n):
+        raise InputError(
+            f"{where} has {len(columns)} columns, but {type(preprocessor).__name__} was fitted on a "
+            f"numpy array of {int(n)} columns. Pass exactly these {int(n)} columns, in the order used "
+            "for fitting."
+        )
+    return None
 
 
 def defined_inputs(model: keras.Model, error: type[Exception] = InputError) -> list:

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FileFormatError, NotFittedError, UnsafeFileError
-from .registry import registered_classes
+from .errors import FileFormatError, UnsafeFileError
+from .registry import check_fitted, registered_classes
 
 #: Suffixes that mean "a pickle" (joblib files are pickles too).
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
@@ -199,16 +199,11 @@ def load_preprocessor(
             "of the fitted preprocessor the model was trained behind."
         )
     if require_fitted:
-        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-        from sklearn.utils.validation import check_is_fitted
-
-        try:
-            check_is_fitted(obj)
-        except SklearnNotFittedError as exc:
-            raise NotFittedError(
-                f"Preprocessor {str(path)!r} holds an unfitted {type(obj).__name__}. Fit it on the "
-                "training data before saving it."
-            ) from exc
+        check_fitted(
+            obj,
+            f"Preprocessor {str(path)!r} holds an unfitted {type(obj).__name__}. Fit it on the "
+            "training data before saving it.",
+        )
     return obj
 
 

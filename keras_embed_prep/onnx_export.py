@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import blocks
+from .columns import MISSING
 from .errors import ExportError, InputError, MissingDependencyError
 from .export import _serving, signature_keys
 from .inputs import to_inputs
@@ -29,7 +29,7 @@ from .verify import ParityReport, compare
 
 #: ONNX opset of ``format="onnx"`` (the highest tf2onnx 1.17 writes is 18).
 ONNX_OPSET = 17
-#: TensorFlow ops that make inference fail on purpose (see ``blocks.fail_if_any``).
+#: TensorFlow ops that make inference fail on purpose (see ``checks.fail_if_any``).
 _CHECK_OPS = {"Assert", "CheckNumerics", "CheckNumericsV2"}
 
 
@@ -98,7 +98,7 @@ def _check_reasons(model) -> dict[str, str]:
             and layer.num_oov_indices == 0
             and not layer.invert
         ):
-            partner = layers.get(f"{layer.name}_reason")  # blocks.fail_if_any's reason table
+            partner = layers.get(f"{layer.name}_reason")  # checks.fail_if_any's reason table
             reasons = [str(r) for r in partner.get_vocabulary()[1:]] if partner is not None else []
             found[layer.name] = "; ".join(dict.fromkeys(reasons)) or layer.name
     return found
@@ -114,7 +114,7 @@ def _walk_layers(model):
 def _gate_checks(graph_def, reasons: dict[str, str]) -> list[str]:
     """Make each ``tf.Assert`` fail in onnxruntime too; return the checks kept.
 
-    An inference-time check (``blocks.fail_if_any``) is an ``Assert`` that guards an
+    An inference-time check (``checks.fail_if_any``) is an ``Assert`` that guards an
     ``Identity`` through a control dependency, and tf2onnx drops control dependencies: the
     exported model would answer where scikit-learn raises. So the guarded tensor ``t``
     becomes ``Reshape(t, Shape(t) * (1 + failed))``: unchanged while the check holds, an
@@ -303,7 +303,7 @@ def _refuse_unconverted(onnx, proto, log: list[str]) -> None:
 
 
 def _drop_subnormal_workaround(g, ops):
-    """Replace ``blocks.float32_to_float64`` by the plain cast it stands for.
+    """Replace ``floats.float32_to_float64`` by the plain cast it stands for.
 
     TensorFlow's CPU kernels flush float32 subnormals to zero, so the graph rebuilds
     them from their bits (``Bitcast``, ``BitwiseAnd``: ops ONNX does not have). onnxruntime
@@ -529,7 +529,7 @@ def _probe_inputs(model, max_rows: int = 4096) -> dict[str, np.ndarray]:
     """
     rng = np.random.default_rng(0)
     words = _vocabulary(model) or ["a"]
-    special = [blocks.MISSING, "__never_seen_at_fit__", ""]
+    special = [MISSING, "__never_seen_at_fit__", ""]
     edge = len(_PROBE_NUMBERS)
     rows = int(min(max(64, edge + len(words)), max_rows))
     feeds = {}

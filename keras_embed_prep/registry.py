@@ -1,4 +1,5 @@
-"""Class -> converter registry.
+"""The one class-keyed table: converters of fitted transformers and decoders of fitted targets,
+and the one check that an estimator is fitted.
 
 A converter is a function ``converter(estimator, x) -> y`` where ``x`` is the
 symbolic Keras tensor the estimator's ``transform`` would receive and ``y`` is the
@@ -6,13 +7,18 @@ symbolic tensor it returns. Numeric tensors are float64 ``(batch, n)`` inside th
 graph; :func:`keras_embed_prep.to_keras` casts to float32 only at the very end.
 
 Converters are looked up by the estimator's *exact* class: a subclass with its
-own ``transform`` is not silently converted as its parent.
+own ``transform`` is not silently converted as its parent. A target decoder is a function
+``decoder(estimator, y) -> outputs`` (see :mod:`keras_embed_prep.decoders`), registered in
+the same table with :func:`register_decoder`. Importing :mod:`keras_embed_prep` imports the
+built-in converters and decoders, which registers them; this module imports neither.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +31,8 @@ Converter = Callable[[Any, Any], Any]
 
 #: The parameter names every converter must accept, in this order.
 CONVERTER_PARAMETERS = ("estimator", "x")
+#: The parameter names every target decoder must accept, in this order.
+DECODER_PARAMETERS = ("estimator", "y")
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,23 @@ class SupportedEstimator:
     input_kinds: Callable[[Any, int], list[str]] | None = None
 
 
-_REGISTRY: dict[type, SupportedEstimator] = {}
+#: ``(role, class) -> entry``; role is "converter" or "decoder".
+_TABLE: dict[tuple[str, type], SupportedEstimator] = {}
+
+
+def _checked(cls: Any, fn: Callable, parameters: tuple[str, ...], what: str) -> None:
+    if not isinstance(cls, type):
+        raise TypeError(f"{what} expects a class. Received: {cls!r} of type {type(cls).__name__}.")
+    params = tuple(inspect.signature(fn).parameters)
+    if params != parameters:
+        raise TypeError(
+            f"A {what.split('_')[-1]} must take exactly the parameters {parameters}. "
+            f"Received: {fn.__name__}{params}."
+        )
+
+
+def _converters() -> dict[type, SupportedEstimator]:
+    return {cls: entry for (role, cls), entry in _TABLE.items() if role == "converter"}
 
 
 def _public_module(cls: type) -> str:
@@ -89,12 +113,7 @@ def register_converter(
         )
 
     def decorator(fn: Converter) -> Converter:
-        params = tuple(inspect.signature(fn).parameters)
-        if params != CONVERTER_PARAMETERS:
-            raise TypeError(
-                f"A converter must take exactly the parameters {CONVERTER_PARAMETERS}. "
-                f"Received: {fn.__name__}{params}."
-            )
+        _checked(cls, fn, CONVERTER_PARAMETERS, "register_converter")
         entry = SupportedEstimator(
             estimator_class=cls,
             name=cls.__name__,
@@ -104,16 +123,82 @@ def register_converter(
             needs_package_to_load=needs_package_to_load,
             input_kinds=input_kinds,
         )
-        _REGISTRY[cls] = entry
+        _TABLE["converter", cls] = entry
         return fn
 
     return decorator
 
 
+def unregister_converter(cls: type) -> None:
+    """Remove the converter registered for the exact class ``cls`` (KeyError if there is none)."""
+    del _TABLE["converter", cls]
+
+
+def register_decoder(cls: type, *, notes: str = "") -> Callable[[Converter], Converter]:
+    """Register ``decoder(estimator, y)`` for targets fitted with the exact class ``cls``.
+
+    ``y`` is the Keras model's output; a regression decoder returns one tensor in original
+    units, a classification decoder returns ``{"probabilities": ..., "label": ...}``.
+    """
+
+    def decorator(fn: Converter) -> Converter:
+        _checked(cls, fn, DECODER_PARAMETERS, "register_decoder")
+        _TABLE["decoder", cls] = SupportedEstimator(
+            estimator_class=cls,
+            name=cls.__name__,
+            module=_public_module(cls),
+            converter=fn,
+            notes=notes,
+            needs_package_to_load=False,
+        )
+        return fn
+
+    return decorator
+
+
+def decoder_for(target: Any) -> SupportedEstimator | None:
+    """The decoder entry for ``target``'s exact class, or None."""
+    return _TABLE.get(("decoder", type(target)))
+
+
+def supported_targets() -> dict[str, str]:
+    """Target transformer class name -> what its decoder reproduces."""
+    decoders = [entry for (role, _), entry in _TABLE.items() if role == "decoder"]
+    return {entry.name: entry.notes for entry in sorted(decoders, key=lambda e: e.name)}
+
+
+#: Ids of the estimators already checked in the build in progress (see :func:`checking_once`).
+_CHECKED: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar("checked", default=None)
+
+
+@contextlib.contextmanager
+def checking_once() -> Iterator[None]:
+    """Inside the block, :func:`lookup` checks each estimator for fittedness once, not per call."""
+    token = _CHECKED.set(set())
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
+
+def check_fitted(estimator: Any, message: str | None = None) -> None:
+    """Raise :class:`~keras_embed_prep.errors.NotFittedError` unless scikit-learn finds ``estimator`` fitted.
+
+    ``message`` replaces the default text (which names the class and says to call fit).
+    """
+    try:
+        check_is_fitted(estimator)
+    except _SklearnNotFittedError as exc:
+        raise NotFittedError(
+            message
+            or f"{type(estimator).__name__} is not fitted. Call fit(X) on it (or on the pipeline "
+            "that holds it) before converting."
+        ) from exc
+
+
 def supported_estimators() -> list[SupportedEstimator]:
     """What converts, generated from the registry, sorted by module and name."""
-    _load_builtin_converters()
-    return sorted(_REGISTRY.values(), key=lambda e: (e.module, e.name))
+    return sorted(_converters().values(), key=lambda e: (e.module, e.name))
 
 
 #: Why classes of ``sklearn.preprocessing`` have no converter (see :func:`unsupported_estimators`).
@@ -133,8 +218,7 @@ def unsupported_estimators() -> dict[str, str]:
     """Public classes of ``sklearn.preprocessing`` without a converter, with the reason."""
     import sklearn.preprocessing
 
-    _load_builtin_converters()
-    converted = {cls.__name__ for cls in _REGISTRY if cls.__module__.startswith("sklearn.preprocessing")}
+    converted = {cls.__name__ for cls in _converters() if cls.__module__.startswith("sklearn.preprocessing")}
     names = [n for n in sklearn.preprocessing.__all__ if isinstance(getattr(sklearn.preprocessing, n), type)]
     return {
         name: NOT_SUPPORTED.get(name, "no converter yet") for name in sorted(names) if name not in converted
@@ -142,12 +226,8 @@ def unsupported_estimators() -> dict[str, str]:
 
 
 def registered_classes() -> list[type]:
-    _load_builtin_converters()
-    return list(_REGISTRY)
-
-
-def _load_builtin_converters() -> None:
-    from . import converters  # noqa: F401  (importing registers them)
+    """Every class with a converter."""
+    return list(_converters())
 
 
 def lookup(estimator: Any) -> SupportedEstimator:
@@ -160,22 +240,19 @@ def lookup(estimator: Any) -> SupportedEstimator:
     NotFittedError
         The estimator is not fitted.
     """
-    _load_builtin_converters()
-    entry = _REGISTRY.get(type(estimator))
+    entry = _TABLE.get(("converter", type(estimator)))
     if entry is None:
-        names = ", ".join(sorted(e.name for e in _REGISTRY.values()))
+        names = ", ".join(sorted(e.name for e in _converters().values()))
         raise UnsupportedEstimatorError(
             f"{type(estimator).__module__}.{type(estimator).__name__} has no converter. "
             f"Supported classes: {names}. To add one, decorate a function "
             "`def convert(estimator, x)` with `@keras_embed_prep.register_converter(YourClass)`."
         )
-    try:
-        check_is_fitted(estimator)
-    except _SklearnNotFittedError as exc:
-        raise NotFittedError(
-            f"{type(estimator).__name__} is not fitted. Call fit(X) on it (or on the pipeline "
-            "that holds it) before converting."
-        ) from exc
+    checked = _CHECKED.get()
+    if checked is None or id(estimator) not in checked:
+        check_fitted(estimator)
+        if checked is not None:
+            checked.add(id(estimator))
     return entry
 
 

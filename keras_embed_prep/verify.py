@@ -136,6 +136,14 @@ def as_served(X: Any) -> Any:
     return array
 
 
+def reference_transform(preprocessor: Any, X: Any) -> np.ndarray:
+    """``preprocessor.transform`` on the float32-rounded rows a served model sees, dense float64."""
+    out = preprocessor.transform(as_served(X))
+    if hasattr(out, "toarray"):
+        out = out.toarray()
+    return np.asarray(out, dtype=np.float64)
+
+
 def verify(
     preprocessor: Any,
     keras_model: keras.Model,
@@ -161,12 +169,8 @@ def verify(
     ParityReport
         ``report.passed``, per-column errors, ``str(report)`` prints a table.
     """
-    served = as_served(X)
     ours = keras_model.predict(to_inputs(X, keras_model), batch_size=batch_size, verbose=0)
-    reference = preprocessor.transform(served)
-    if hasattr(reference, "toarray"):
-        reference = reference.toarray()
-    reference = np.asarray(reference, dtype=np.float64)
+    reference = reference_transform(preprocessor, X)
     if model is not None:
         reference = model.predict(reference.astype(np.float32), batch_size=batch_size, verbose=0)
     columns = None

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from keras_embed_prep import export, signature_keys, to_inputs  # noqa: E402
-from keras_embed_prep.verify import as_served  # noqa: E402
+from keras_embed_prep.verify import reference_transform  # noqa: E402
 
 FRESH = pathlib.Path(__file__).parent / "fresh"
 
@@ -37,8 +37,7 @@ def sklearn_reference(estimator, X):
     """scikit-learn's output on exactly the values the converted model receives (float32-rounded)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = estimator.transform(as_served(X))
-    return out.toarray() if hasattr(out, "toarray") else np.asarray(out, dtype=np.float64)
+        return reference_transform(estimator, X)
 
 
 def model_inputs(X, model):

@@ -13,7 +13,8 @@ from scipy.special import boxcox, ndtri
 from scipy.stats import yeojohnson
 from sklearn.preprocessing import PowerTransformer, QuantileTransformer, SplineTransformer
 
-from keras_embed_prep import blocks, to_keras
+from keras_embed_prep import to_keras
+from keras_embed_prep.blocks import bins, power, quantile, splines
 from keras_embed_prep.errors import UnsupportedParameterError
 from keras_embed_prep.verify import compare
 
@@ -55,7 +56,7 @@ def test_box_cox_block_in_float64_with_expm1_overflow_branch():
     lambdas = np.array([0.0, 5e-20, 2e-19, -0.5, 9.0, -9.0])
     # 2e34: 9 * log(x) = 709.9, past 709.78, where scipy switches to exp(... - log|lambda|)
     x = np.array([[2e34, 2e34, 0.3, 7.0, 2e34, 2e-34], [1.0, 5.0, 1e-300, 1e300, 1.5, 0.5]])
-    ours = np.asarray(_float64_model(lambda t: blocks.box_cox(t, lambdas), 6)(x))
+    ours = np.asarray(_float64_model(lambda t: power.box_cox(t, lambdas), 6)(x))
     np.testing.assert_allclose(ours, boxcox(x, lambdas), rtol=1e-14, atol=0)
 
 
@@ -63,7 +64,7 @@ def test_yeo_johnson_block_in_float64():
     lambdas = np.array(YEO_JOHNSON_LAMBDAS)
     x = signed()[0][:, [0, 1, 2, 0, 1, 2, 0, 1]]
     x[:3] = [[0.0] * 8, [-0.0] * 8, [-1e-300] * 8]
-    ours = np.asarray(_float64_model(lambda t: blocks.yeo_johnson(t, lambdas), 8)(x))
+    ours = np.asarray(_float64_model(lambda t: power.yeo_johnson(t, lambdas), 8)(x))
     expected = np.column_stack([yeojohnson(x[:, j], lam) for j, lam in enumerate(lambdas)])
     np.testing.assert_allclose(ours, expected, rtol=1e-14, atol=1e-300)
 
@@ -73,7 +74,7 @@ def test_interpolate_block_matches_numpy_with_repeated_points():
     xp = np.sort(rng.integers(0, 6, size=(3, 12)).astype(float), axis=1)  # many repeats
     fp = np.sort(rng.random((3, 12)), axis=1)
     x = np.concatenate([xp.T, rng.uniform(-1, 7, size=(200, 3)), [[np.nan] * 3, [np.inf] * 3]])
-    ours = np.asarray(_float64_model(lambda t: blocks.interpolate(t, xp, fp), 3)(x))
+    ours = np.asarray(_float64_model(lambda t: bins.interpolate(t, xp, fp), 3)(x))
     finite = ~np.isnan(x)
     for j in range(3):
         expected = np.interp(x[finite[:, j], j], xp[j], fp[j])
@@ -83,7 +84,7 @@ def test_interpolate_block_matches_numpy_with_repeated_points():
 
 def test_normal_ppf_block_within_1e_11_of_ndtri():
     p = np.concatenate([[1e-7 - EPS, 1e-7, 0.5, 1 - 1e-7], np.linspace(1e-6, 1 - 1e-6, 999)])[:, None]
-    ours = np.asarray(_float64_model(blocks.normal_ppf, 1)(p))
+    ours = np.asarray(_float64_model(quantile.normal_ppf, 1)(p))
     np.testing.assert_allclose(ours, ndtri(p), rtol=0, atol=1e-11)
 
 
@@ -91,7 +92,7 @@ def test_normal_ppf_block_within_1e_11_of_ndtri():
 def test_bspline_basis_matches_scipy_design_matrix(degree):
     t = np.array([[0.0, 0.0, 1.0, 2.0, 2.0, 2.0, 3.5, 5.0, 6.0, 7.0, 8.0]])
     x = np.concatenate([t[0], np.linspace(-1.0, 9.0, 101)])[:, None]
-    ours = np.asarray(_float64_model(lambda v: blocks.bspline_basis(v, t, degree), 1)(x))[:, 0]
+    ours = np.asarray(_float64_model(lambda v: splines.bspline_basis(v, t, degree), 1)(x))[:, 0]
     n = t.shape[1] - degree - 1
     expected = BSpline(t[0], np.eye(n), degree, extrapolate=True)(x[:, 0])
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-15)

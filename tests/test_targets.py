@@ -22,7 +22,7 @@ from sklearn.preprocessing import (
 )
 
 from keras_embed_prep import embed, to_inputs
-from keras_embed_prep.blocks import numpy_argmax
+from keras_embed_prep.blocks.labels import numpy_argmax
 from keras_embed_prep.errors import ShapeMismatchError, UnsupportedEstimatorError, UnsupportedParameterError
 from keras_embed_prep.verify import as_served, compare
 
@@ -211,13 +211,14 @@ def _float64_model(build, n_columns):
 def test_inverse_blocks_in_float64():
     from scipy.special import inv_boxcox, ndtr
 
-    from keras_embed_prep import blocks
+    from keras_embed_prep.blocks import power as power_blocks
+    from keras_embed_prep.blocks import quantile
 
     lambdas = np.array([0.0, 5e-20, 1e-12, -0.7, 2.5, 9.0, -9.0])
     # 1e308 * 9 overflows: scipy's third branch, exp((log(x + 1/lambda) + log|lambda|) / lambda)
     x = np.concatenate([np.linspace(-5, 5, 1001), [1e308, -1e308, 1e-300, -0.0, 1e3, np.nan]])
     x = np.repeat(x[:, None], lambdas.size, axis=1)
-    ours = np.asarray(_float64_model(lambda t: blocks.box_cox_inverse(t, lambdas), lambdas.size)(x))
+    ours = np.asarray(_float64_model(lambda t: power_blocks.box_cox_inverse(t, lambdas), lambdas.size)(x))
     with np.errstate(all="ignore"):
         np.testing.assert_allclose(ours, inv_boxcox(x, lambdas), rtol=1e-14, atol=0)
 
@@ -226,13 +227,13 @@ def test_inverse_blocks_in_float64():
     power.lambdas_ = lambdas
     x = np.concatenate([np.linspace(-20, 20, 2001), [1e300, -1e300, 1e-300, -1e-300, -0.0, np.nan]])
     x = np.repeat(x[:, None], lambdas.size, axis=1)
-    ours = np.asarray(_float64_model(lambda t: blocks.yeo_johnson_inverse(t, lambdas), lambdas.size)(x))
+    ours = np.asarray(_float64_model(lambda t: power_blocks.yeo_johnson_inverse(t, lambdas), lambdas.size)(x))
     # exp(x) - 1 and 1 - pow(...) cancel near 0: one ulp of exp or pow there is ~1e-13 relative
     np.testing.assert_allclose(ours, _inverse(power, x), rtol=1e-12, atol=0)
 
     # above -37.5: below it scipy's result is subnormal, which TensorFlow flushes to 0
     x = np.concatenate([np.linspace(-37.5, 40, 7751), [1e300, -1e300, np.nan]])[:, None]
-    np.testing.assert_allclose(np.asarray(_float64_model(blocks.normal_cdf, 1)(x)), ndtr(x), rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(_float64_model(quantile.normal_cdf, 1)(x)), ndtr(x), rtol=1e-13)
 
 
 def test_nonlinear_target_refusals():

@@ -1,7 +1,7 @@
 """Built-in converters; importing this package registers them all."""
 
-from .. import graph  # noqa: F401  (Pipeline)
 from . import (  # noqa: F401
+    compose,
     decomposition,
     discretize,
     encoders,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sklearn.decomposition import PCA, TruncatedSVD
 
-from .. import blocks
+from ..blocks import linear
 from ..registry import register_converter
 
 
 @register_converter(PCA, notes="Any solver and n_components; whiten=True.")
 def convert_pca(estimator, x):
-    return blocks.project(
+    return linear.project(
         x,
         estimator.components_,
         mean=estimator.mean_,
@@ -20,4 +20,4 @@ def convert_pca(estimator, x):
 
 @register_converter(TruncatedSVD, notes="Any algorithm and n_components (x @ components_.T).")
 def convert_truncated_svd(estimator, x):
-    return blocks.project(x, estimator.components_)
+    return linear.project(x, estimator.components_)

@@ -6,7 +6,7 @@ import numpy as np
 from keras import ops
 from sklearn.preprocessing import KBinsDiscretizer
 
-from .. import blocks
+from ..blocks import bins, categories
 from ..registry import register_converter
 from ._checks import refuse
 
@@ -37,11 +37,11 @@ def _inner_edges(estimator) -> list[np.ndarray]:
     ),
 )
 def convert_kbins_discretizer(estimator, x):
-    bins = blocks.bucketize(x, _inner_edges(estimator))
+    ids = bins.bucketize(x, _inner_edges(estimator))
     if estimator.encode == "ordinal":
-        return bins
+        return ids
     if estimator.encode not in ("onehot", "onehot-dense"):
         raise refuse(estimator, "encode", estimator.encode, "use 'ordinal', 'onehot' or 'onehot-dense'.")
     n_bins = np.asarray(estimator.n_bins_, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(n_bins)[:-1]]).astype(np.float64)
-    return blocks.one_hot(ops.add(bins, offsets), int(n_bins.sum()))
+    return categories.one_hot(ops.add(ids, offsets), int(n_bins.sum()))

@@ -12,7 +12,8 @@ import numpy as np
 from keras import ops
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
-from .. import blocks
+from ..blocks import categories, checks
+from ..columns import MISSING, is_missing
 from ..registry import register_converter
 from ._checks import refuse
 
@@ -22,11 +23,11 @@ def category_kinds(estimator, n_columns: int) -> list[str]:
     kinds = []
     for i, cats in enumerate(estimator.categories_):
         values = np.asarray(cats, dtype=object).tolist()
-        if blocks.MISSING in values:
+        if MISSING in values:
             raise refuse(
                 estimator,
                 f"categories_[{i}]",
-                blocks.MISSING,
+                MISSING,
                 "this string is the missing-value marker of converted models; rename the category.",
             )
         if any(v is None for v in values) and getattr(estimator, "feature_names_in_", None) is None:
@@ -59,8 +60,8 @@ def _infrequent(estimator) -> list:
 
 
 def _same(a, b) -> bool:
-    return (blocks.is_missing(a) and blocks.is_missing(b)) or (
-        not blocks.is_missing(a) and not blocks.is_missing(b) and a == b
+    return (is_missing(a) and is_missing(b)) or (
+        not is_missing(a) and not is_missing(b) and a == b
     )
 
 
@@ -72,7 +73,7 @@ def _frequent_codes(categories, infrequent, skip_missing: bool = False) -> tuple
     category takes no rank: it is encoded separately.
     """
     is_infrequent = [any(_same(c, i) for i in infrequent) for c in categories]
-    skipped = [skip_missing and blocks.is_missing(c) for c in categories]
+    skipped = [skip_missing and is_missing(c) for c in categories]
     n_frequent = sum(not (f or s) for f, s in zip(is_infrequent, skipped, strict=True))
     codes, rank = [], 0
     for flag, skip in zip(is_infrequent, skipped, strict=True):
@@ -92,7 +93,7 @@ def _fail_on_unknown(estimator, flat, n_categories: int):
         f"{type(estimator).__name__}(handle_unknown=error): unknown category in column {i} ({name})"
         for i, name in enumerate(names)
     ]
-    return blocks.fail_if_any(ops.greater_equal(flat, n_categories), reasons)
+    return checks.fail_if_any(ops.greater_equal(flat, n_categories), reasons)
 
 
 @register_converter(
@@ -128,14 +129,14 @@ def convert_one_hot_encoder(estimator, x):
         offset += width
     total = offset
     table = np.concatenate([*positions, unknown])
-    table = np.where(table < 0, total, table)  # "no output": the cut-off slot of blocks.one_hot
-    flat = blocks.category_index(x, estimator.categories_)
+    table = np.where(table < 0, total, table)  # "no output": the cut-off slot of categories.one_hot
+    flat = categories.category_index(x, estimator.categories_)
     if estimator.handle_unknown == "error":
         # the check joins the positions, not the output, so the block stays a plain one-hot
         # that embed() can look up in the first Dense kernel
         check = _fail_on_unknown(estimator, flat, sum(len(c) for c in estimator.categories_))
         flat = ops.add(flat, ops.cast(check, "int64"))
-    return blocks.one_hot(blocks.lookup_table(flat, table.astype(np.int64)), total)
+    return categories.one_hot(categories.lookup_table(flat, table.astype(np.int64)), total)
 
 
 @register_converter(
@@ -153,7 +154,7 @@ def convert_ordinal_encoder(estimator, x):
     for c, cats in enumerate(estimator.categories_):
         codes, _ = _frequent_codes(list(cats), infrequent[c], skip_missing=True)
         codes = codes.astype(np.float64)
-        missing = np.array([blocks.is_missing(v) for v in cats], dtype=bool)
+        missing = np.array([is_missing(v) for v in cats], dtype=bool)
         codes[missing] = estimator.encoded_missing_value
         tables.append(codes)
     n_categories = sum(len(t) for t in tables)
@@ -163,8 +164,8 @@ def convert_ordinal_encoder(estimator, x):
     elif estimator.handle_unknown != "error":
         raise refuse(estimator, "handle_unknown", estimator.handle_unknown, "not a known option.")
     table = np.concatenate([*tables, np.full(len(tables), unknown)])
-    flat = blocks.category_index(x, estimator.categories_)
-    y = blocks.lookup_table(flat, table)
+    flat = categories.category_index(x, estimator.categories_)
+    y = categories.lookup_table(flat, table)
     if estimator.handle_unknown == "error":
         y = ops.add(y, _fail_on_unknown(estimator, flat, n_categories))
     return y
@@ -180,7 +181,7 @@ def convert_ordinal_encoder(estimator, x):
 )
 def convert_target_encoder(estimator, x):
     category_kinds(estimator, len(estimator.categories_))  # refuses what cannot match
-    flat = blocks.category_index(x, estimator.categories_)
+    flat = categories.category_index(x, estimator.categories_)
     n_features = len(estimator.categories_)
     means = np.atleast_1d(np.asarray(estimator.target_mean_, dtype=np.float64))
     n_classes = means.size
@@ -188,7 +189,7 @@ def convert_target_encoder(estimator, x):
     for k in range(n_classes):
         encodings = [estimator.encodings_[c * n_classes + k] for c in range(n_features)]
         table = np.concatenate([*encodings, np.full(n_features, means[k])])
-        per_class.append(blocks.lookup_table(flat, table))
+        per_class.append(categories.lookup_table(flat, table))
     if n_classes == 1:
         return per_class[0]
     # scikit-learn's column order is feature-major: (feature 0, class 0), (feature 0, class 1), ...

@@ -8,7 +8,8 @@ import numpy as np
 from keras import ops
 from sklearn.impute import MissingIndicator, SimpleImputer
 
-from .. import blocks
+from ..blocks import affine, categories, checks, floats, records
+from ..columns import MISSING, Columns, category_text, is_missing
 from ..registry import register_converter
 from ._checks import exact_in_float32, refuse
 
@@ -36,8 +37,8 @@ def _imputer_kinds(estimator, n_columns: int) -> list[str]:
 
 def _text_missing_value(estimator) -> str:
     value = estimator.missing_values
-    if blocks.is_missing(value):
-        return blocks.MISSING
+    if is_missing(value):
+        return MISSING
     if isinstance(value, str):
         return value
     raise refuse(
@@ -52,14 +53,14 @@ def _fill(estimator, kind: str, x, statistics: list):
     """Fill one block of columns of one kind; returns (filled, missing mask)."""
     if kind == "text":
         mask = ops.equal(x, _text_missing_value(estimator))
-        values = [blocks.category_text(v) for v in statistics]
-        return blocks.fill_text_where(x, mask, values), mask
-    mask = blocks.missing_mask(x, _numeric_missing_value(estimator))
-    values = [np.nan if blocks.is_missing(v) else v for v in statistics]
+        values = [category_text(v) for v in statistics]
+        return categories.fill_text_where(x, mask, values), mask
+    mask = affine.missing_mask(x, _numeric_missing_value(estimator))
+    values = [np.nan if is_missing(v) else v for v in statistics]
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
         raise refuse(estimator, "statistics_", statistics, "numeric columns need numeric statistics.")
     values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)  # empty columns are dropped
-    return blocks.fill_where(x, mask, values), mask
+    return affine.fill_where(x, mask, values), mask
 
 
 @register_converter(
@@ -72,7 +73,7 @@ def _fill(estimator, kind: str, x, statistics: list):
     input_kinds=_imputer_kinds,
 )
 def convert_simple_imputer(estimator, x):
-    columns = x if isinstance(x, blocks.Columns) else blocks.Columns.of(x)
+    columns = x if isinstance(x, Columns) else Columns.of(x)
     statistics = np.asarray(estimator.statistics_, dtype=object).tolist()
     filled, masks = {}, []
     for kind, tensor, idx in columns.parts():
@@ -80,8 +81,8 @@ def convert_simple_imputer(estimator, x):
         masks.append(mask)
     keep = range(len(statistics))
     if not estimator.keep_empty_features:
-        keep = [i for i, v in enumerate(statistics) if not blocks.is_missing(v)]
-    y = blocks.Columns(columns.kinds, numbers=filled.get("number"), text=filled.get("text")).select(keep)
+        keep = [i for i, v in enumerate(statistics) if not is_missing(v)]
+    y = Columns(columns.kinds, numbers=filled.get("number"), text=filled.get("text")).select(keep)
     if estimator.add_indicator:
         if "text" in columns.kinds:
             raise refuse(
@@ -91,7 +92,7 @@ def convert_simple_imputer(estimator, x):
                 "its 0/1 columns would sit beside text columns; add a MissingIndicator on the "
                 "raw columns in its own ColumnTransformer entry instead.",
             )
-        y = blocks.concat([y, _indicate(estimator.indicator_, masks[0])])
+        y = records.concat([y, _indicate(estimator.indicator_, masks[0])])
     return y
 
 
@@ -99,13 +100,13 @@ def _indicate(indicator, mask):
     """MissingIndicator's output for a precomputed missing mask."""
     n_features = int(mask.shape[-1])
     features = np.asarray(indicator.features_, dtype=np.int64)
-    flags = blocks.as_float64(blocks.take_columns(mask, features))
+    flags = floats.as_float64(affine.take_columns(mask, features))
     if indicator.features == "missing-only" and indicator.error_on_new and features.size < n_features:
         unseen = np.setdiff1d(np.arange(n_features), features)
-        new_missing = ops.any(blocks.take_columns(mask, unseen), axis=1)
+        new_missing = ops.any(affine.take_columns(mask, unseen), axis=1)
         flags = ops.add(
             flags,
-            blocks.fail_if_any(
+            checks.fail_if_any(
                 new_missing,
                 "MissingIndicator(error_on_new=True): a column with no missing values "
                 "at fit has missing values now",
@@ -122,4 +123,4 @@ def _indicate(indicator, mask):
     ),
 )
 def convert_missing_indicator(estimator, x):
-    return _indicate(estimator, blocks.missing_mask(x, _numeric_missing_value(estimator)))
+    return _indicate(estimator, affine.missing_mask(x, _numeric_missing_value(estimator)))

@@ -6,7 +6,7 @@ import numpy as np
 from keras import ops
 from sklearn.preprocessing import PowerTransformer, QuantileTransformer, SplineTransformer
 
-from .. import blocks
+from ..blocks import affine, checks, power, quantile, splines
 from ..registry import register_converter
 from ._checks import check_choice, refuse
 
@@ -30,13 +30,13 @@ MISSING_POLICIES = ("error", "zeros")
 def convert_power_transformer(estimator, x):
     invalid = None
     if estimator.method == "yeo-johnson":
-        y = blocks.yeo_johnson(x, estimator.lambdas_)
+        y = power.yeo_johnson(x, estimator.lambdas_)
     elif estimator.method == "box-cox":
-        y = blocks.box_cox(x, estimator.lambdas_)
-        invalid = blocks.any_at_most(x, 0.0)
+        y = power.box_cox(x, estimator.lambdas_)
+        invalid = checks.any_at_most(x, 0.0)
         y = ops.add(
             y,
-            blocks.fail_if_any(
+            checks.fail_if_any(
                 invalid,
                 "PowerTransformer with method=box-cox: the Box-Cox transformation can only be "
                 "applied to strictly positive data",
@@ -45,19 +45,19 @@ def convert_power_transformer(estimator, x):
     else:
         raise refuse(estimator, "method", estimator.method, f"use one of {POWER_METHODS}.")
     if estimator.standardize:
-        overflow = blocks.any_infinite(y)
+        overflow = checks.any_infinite(y)
         if invalid is not None:  # scikit-learn rejects those rows first, with its own message
             overflow = ops.logical_and(overflow, ops.logical_not(invalid))
         y = ops.add(
             y,
-            blocks.fail_if_any(
+            checks.fail_if_any(
                 overflow,
                 "PowerTransformer with standardize=True: the power transform overflowed to "
                 "infinity, where scikit-learn's StandardScaler raises",
             ),
         )
         scaler = estimator._scaler  # no public attribute holds the fitted standardization
-        y = blocks.center_scale(y, center=scaler.mean_, scale=scaler.scale_)
+        y = affine.center_scale(y, center=scaler.mean_, scale=scaler.scale_)
     return y
 
 
@@ -75,7 +75,7 @@ def convert_power_transformer(estimator, x):
 )
 def convert_quantile_transformer(estimator, x):
     check_choice(estimator, "output_distribution", OUTPUT_DISTRIBUTIONS)
-    return blocks.quantile_transform(
+    return quantile.quantile_transform(
         x, estimator.quantiles_, estimator.references_, estimator.output_distribution
     )
 
@@ -96,15 +96,15 @@ def convert_quantile_transformer(estimator, x):
 )
 def convert_spline_transformer(estimator, x):
     _check_spline_parameters(estimator)
-    splines = estimator.bsplines_
-    degree = int(splines[0].k)
-    knots = np.stack([s.t for s in splines])
-    y = blocks.spline_features(x, knots, np.stack([s.c for s in splines]), degree, estimator.extrapolation)
+    bsplines = estimator.bsplines_
+    degree = int(bsplines[0].k)
+    knots = np.stack([s.t for s in bsplines])
+    y = splines.spline_features(x, knots, np.stack([s.c for s in bsplines]), degree, estimator.extrapolation)
     if estimator.handle_missing == "error":
         y = ops.add(
             y,
-            blocks.fail_if_any(
-                blocks.any_not_finite(x),
+            checks.fail_if_any(
+                checks.any_not_finite(x),
                 "SplineTransformer with handle_missing=error: the input contains NaN or infinity",
             ),
         )
@@ -112,15 +112,15 @@ def convert_spline_transformer(estimator, x):
         lo, hi = knots[:, degree], knots[:, knots.shape[1] - degree - 1]
         y = ops.add(
             y,
-            blocks.fail_if_any(
-                blocks.any_outside(x, lo, hi),
+            checks.fail_if_any(
+                checks.any_outside(x, lo, hi),
                 "SplineTransformer with extrapolation=error: X contains values beyond the "
                 "limits of the knots",
             ),
         )
     if not estimator.include_bias:
-        n_splines = splines[0].c.shape[1]
-        y = blocks.take_columns(y, [j for j in range(int(y.shape[-1])) if (j + 1) % n_splines])
+        n_splines = bsplines[0].c.shape[1]
+        y = affine.take_columns(y, [j for j in range(int(y.shape[-1])) if (j + 1) % n_splines])
     return y
 
 

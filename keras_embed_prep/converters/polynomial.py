@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sklearn.preprocessing import PolynomialFeatures
 
-from .. import blocks
+from ..blocks import linear
 from ..registry import register_converter
 
 
@@ -13,4 +13,4 @@ from ..registry import register_converter
     notes="Any degree (int or (min, max)), interaction_only, include_bias; read from powers_.",
 )
 def convert_polynomial_features(estimator, x):
-    return blocks.monomials(x, estimator.powers_)
+    return linear.monomials(x, estimator.powers_)

@@ -11,14 +11,14 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from .. import blocks
+from ..blocks import affine, linear
 from ..registry import register_converter
 from ._checks import refuse
 
 
 @register_converter(StandardScaler, notes="with_mean, with_std; divides by scale_ (constant columns: 1).")
 def convert_standard_scaler(estimator, x):
-    return blocks.center_scale(
+    return affine.center_scale(
         x,
         center=estimator.mean_ if estimator.with_mean else None,
         scale=estimator.scale_ if estimator.with_std else None,
@@ -27,16 +27,16 @@ def convert_standard_scaler(estimator, x):
 
 @register_converter(MinMaxScaler, notes="Any feature_range; clip=True.")
 def convert_min_max_scaler(estimator, x):
-    y = blocks.scale_shift(x, estimator.scale_, estimator.min_)
+    y = affine.scale_shift(x, estimator.scale_, estimator.min_)
     if estimator.clip:
         low, high = estimator.feature_range
-        y = blocks.clip(y, low, high)
+        y = affine.clip(y, low, high)
     return y
 
 
 @register_converter(MaxAbsScaler, notes="Divides by scale_ (all-zero columns: 1).")
 def convert_max_abs_scaler(estimator, x):
-    return blocks.center_scale(x, scale=estimator.scale_)
+    return affine.center_scale(x, scale=estimator.scale_)
 
 
 @register_converter(
@@ -44,7 +44,7 @@ def convert_max_abs_scaler(estimator, x):
     notes="with_centering, with_scaling, any quantile_range, unit_variance (all read from center_/scale_).",
 )
 def convert_robust_scaler(estimator, x):
-    return blocks.center_scale(
+    return affine.center_scale(
         x,
         center=estimator.center_ if estimator.with_centering else None,
         scale=estimator.scale_ if estimator.with_scaling else None,
@@ -58,9 +58,9 @@ def convert_robust_scaler(estimator, x):
 def convert_normalizer(estimator, x):
     if estimator.norm not in ("l1", "l2", "max"):
         raise refuse(estimator, "norm", estimator.norm, "use 'l1', 'l2' or 'max'.")
-    return blocks.normalize_rows(x, estimator.norm)
+    return linear.normalize_rows(x, estimator.norm)
 
 
 @register_converter(Binarizer, notes="Any threshold; values equal to it map to 0.")
 def convert_binarizer(estimator, x):
-    return blocks.greater_than(x, estimator.threshold)
+    return affine.greater_than(x, estimator.threshold)

@@ -16,7 +16,7 @@ from sklearn.feature_selection import (
     VarianceThreshold,
 )
 
-from .. import blocks
+from ..blocks import affine
 from ..registry import register_converter
 
 SELECTORS = (
@@ -41,7 +41,7 @@ NOTES = (
 
 
 def convert_selector(estimator, x):
-    return blocks.take_columns(x, estimator.get_support(indices=True))
+    return affine.take_columns(x, estimator.get_support(indices=True))
 
 
 for _selector in SELECTORS:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import blocks
+from ..columns import category_text
 
 
 @dataclass
@@ -34,7 +34,7 @@ def raw_table(X: Any) -> list[RawColumn]:
                 values = series.to_numpy(dtype=np.float64, na_value=np.nan)
                 columns.append(RawColumn(str(name), values.astype(np.float32).astype(np.float64)))
             else:
-                text = [blocks.category_text(v) for v in series.tolist()]
+                text = [category_text(v) for v in series.tolist()]
                 columns.append(RawColumn(str(name), np.array(text, dtype=object)))
         return columns
     array = np.asarray(X)
@@ -42,7 +42,7 @@ def raw_table(X: Any) -> list[RawColumn]:
         array = array.astype(np.float32).astype(np.float64)
         return [RawColumn(str(j), array[:, j]) for j in range(array.shape[1])]
     return [
-        RawColumn(str(j), np.array([blocks.category_text(v) for v in array[:, j].tolist()], dtype=object))
+        RawColumn(str(j), np.array([category_text(v) for v in array[:, j].tolist()], dtype=object))
         for j in range(array.shape[1])
     ]
 

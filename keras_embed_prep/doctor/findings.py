@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .. import blocks
+from ..columns import MISSING
+from ..convert import to_keras
 from ..errors import KerasEmbedPrepError
-from ..graph import to_keras
 from ..inputs import to_inputs
 from .case import Case, Feed
 from .data import RawColumn, as_text, bad_rows, match
@@ -138,9 +138,7 @@ def _unseen(raw: RawColumn, values: np.ndarray, site: Site, source: str) -> Colu
     if not unseen.any():
         return None
     counts = pd.Series(values[unseen]).value_counts()
-    shown = ", ".join(
-        f"{'missing' if k == blocks.MISSING else repr(k)} ({v})" for k, v in counts.head(5).items()
-    )
+    shown = ", ".join(f"{'missing' if k == MISSING else repr(k)} ({v})" for k, v in counts.head(5).items())
     detail = (
         f"'{raw.name}': {rows_of(int(unseen.sum()), len(values))} hold categories not seen at fit: {shown}"
     )

@@ -1,0 +1,61 @@
+"""Elementwise steps in float64: center and scale, scale and shift, clip, threshold, fill, columns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from keras import ops
+
+from .floats import as_float64, f64
+from .records import note_affine
+
+
+def center_scale(x, center=None, scale=None):
+    """``(x - center) / scale``, each step optional, in float64."""
+    y = x
+    if center is not None:
+        y = ops.subtract(y, f64(center))
+    if scale is not None:
+        y = ops.divide(y, f64(scale))
+    return note_affine(y, x, center=center, divisor=scale)
+
+
+def scale_shift(x, scale=None, shift=None):
+    """``x * scale + shift``, each step optional, in float64 (MinMaxScaler's own order)."""
+    y = x
+    if scale is not None:
+        y = ops.multiply(y, f64(scale))
+    if shift is not None:
+        y = ops.add(y, f64(shift))
+    return note_affine(y, x, multiplier=scale, shift=shift)
+
+
+def clip(x, low: float, high: float):
+    """Clip to ``[low, high]``; NaN stays NaN, as with ``np.clip``."""
+    return ops.clip(x, np.float64(low), np.float64(high))
+
+
+def greater_than(x, threshold):
+    """1.0 where ``x > threshold``, else 0.0 (NaN compares false)."""
+    return as_float64(ops.greater(x, f64(threshold)))
+
+
+def missing_mask(x, missing_value):
+    """Boolean mask of ``x`` equal to ``missing_value`` (NaN compares as missing)."""
+    if isinstance(missing_value, float) and np.isnan(missing_value):
+        return ops.isnan(x)
+    return ops.equal(x, np.float64(missing_value))
+
+
+def fill_where(x, mask, values):
+    """``values`` (one per column) where ``mask`` is true, ``x`` elsewhere."""
+    return ops.where(mask, f64(values), x)
+
+
+def take_columns(x, indices: Sequence[int]):
+    """Columns ``indices`` of ``x``, in that order, as one gather."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if indices.size == int(x.shape[-1]) and np.array_equal(indices, np.arange(indices.size)):
+        return x
+    return ops.take(x, indices, axis=1)

@@ -1,0 +1,146 @@
+"""Categories as positions: one shared lookup per kind, flat indices, one-hot blocks, text fills."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from ..columns import Columns, category_text
+from .affine import take_columns
+from .floats import f64
+from .names import unique
+from .records import OneHot, concat, note
+
+
+def one_hot(positions, width: int):
+    """Multi-hot float64 ``(batch, width)`` from int positions ``(batch, k)``.
+
+    Each row sets a 1.0 at each of its ``k`` positions (one per input column, each
+    column owning its own range of outputs, so no position repeats within a row).
+    A position equal to ``width`` means "no output" (dropped or ignored unknown
+    category): it lands in an extra slot that is cut off. A stock
+    ``CategoryEncoding`` layer, so the graph does not grow with the number of columns.
+    """
+    encode = keras.layers.CategoryEncoding(
+        num_tokens=width + 1, output_mode="multi_hot", name=unique("one_hot")
+    )
+    positions = ops.cast(positions, "int64")
+    hot = encode(positions)
+    # A slice, not a gather, drops the extra slot; 0.0/1.0 need no subnormal care (plain cast).
+    y = ops.cast(hot[:, :width], "float64")
+    return note(y, OneHot(positions, width))
+
+
+#: StringLookup's out-of-vocabulary token. Never a user-facing value; a category equal to it
+#: is refused (with Keras' default '[UNK]', a real '[UNK]' category silently became OOV).
+_OOV = "\x00keras_embed_prep:oov\x00"
+
+
+#: scikit-learn never matches a ``None`` given by hand in ``categories``: None and NaN
+#: inputs are both unknown to it. This vocabulary entry is never produced by inputs.
+_NEVER = "\x00keras_embed_prep:none\x00"
+
+
+def _fitted_category_text(value) -> str:
+    """A fitted text category: NaN is the missing category, a hand-given None matches nothing."""
+    return _NEVER if value is None else category_text(value)
+
+
+def _ids_text(x, categories: Sequence[Sequence[str]]):
+    """Ids in one shared vocabulary: 0 unknown, 1.. the sorted union of all categories."""
+    vocabulary = sorted({c for cats in categories for c in cats})
+    lookup = keras.layers.StringLookup(
+        vocabulary=vocabulary,
+        num_oov_indices=1,
+        oov_token=_OOV,
+        mask_token=None,
+        name=unique("categories"),
+    )
+    rank = {c: i + 1 for i, c in enumerate(vocabulary)}
+    return lookup(x), [[rank[c] for c in cats] for cats in categories], len(vocabulary) + 1
+
+
+def _ids_numbers(x, categories: Sequence[np.ndarray]):
+    """Ids in one shared sorted float64 vocabulary: 0 unknown, n + 1 NaN."""
+    numbers = np.array(sorted({float(v) for cats in categories for v in cats if not np.isnan(v)}))
+    n = numbers.size
+    if n:
+        pos = ops.minimum(ops.cast(ops.searchsorted(numbers, ops.reshape(x, (-1,))), "int64"), n - 1)
+        pos = ops.reshape(pos, (-1, int(x.shape[-1])))
+        ids = ops.where(ops.equal(ops.take(numbers, pos), x), pos + 1, 0)
+    else:
+        ids = ops.zeros_like(ops.cast(x, "int64"))
+    ids = ops.where(ops.isnan(x), n + 1, ids)
+    rank = {v: i + 1 for i, v in enumerate(numbers.tolist())}
+    cat_ids = [[n + 1 if np.isnan(v) else rank[float(v)] for v in cats] for cats in categories]
+    return ids, cat_ids, n + 2
+
+
+def _flat_index(ids, cat_ids, n_ids: int, offsets: np.ndarray, unknown: np.ndarray):
+    """Map (column, id) to ``offsets[column] + position``, or ``unknown[column]``, in one search."""
+    keys, flat = [], []
+    for c, column in enumerate(cat_ids):
+        for position, i in enumerate(column):
+            keys.append(c * n_ids + i)
+            flat.append(offsets[c] + position)
+    codes = ops.add(ops.cast(ids, "int64"), np.arange(len(cat_ids), dtype=np.int64) * n_ids)
+    if not keys:
+        return ops.add(ops.zeros_like(codes), unknown)
+    order = np.argsort(keys)
+    keys = np.asarray(keys, dtype=np.int64)[order]
+    flat = np.asarray(flat, dtype=np.int64)[order]
+    pos = ops.searchsorted(keys, ops.reshape(codes, (-1,)))
+    pos = ops.reshape(ops.minimum(ops.cast(pos, "int64"), keys.size - 1), (-1, len(cat_ids)))
+    return ops.where(ops.equal(ops.take(keys, pos), codes), ops.take(flat, pos), unknown)
+
+
+def category_index(x, categories: Sequence[np.ndarray]):
+    """Flat index of each cell's category: ``offsets[c] + position in categories[c]``.
+
+    ``x`` is a text ``(batch, k)`` tensor, a float64 one, or :class:`Columns` mixing
+    both; ``categories`` are the fitted ``categories_`` (missing categories included,
+    matched by :data:`MISSING` in text columns and by NaN in numeric ones). An unknown
+    value in column ``c`` gets ``total + c``, where ``total`` counts all (column,
+    category) pairs, so a table indexed by the result has ``total + k`` rows, the last
+    ``k`` holding each column's value for unknown categories.
+
+    Text columns go through one ``StringLookup`` over the union of their categories,
+    numbers through one float64 ``searchsorted``, and one more search over
+    ``column * n_ids + id`` finds the pair: a constant number of graph nodes, and
+    constants that grow with the vocabulary, not with the number of columns.
+    """
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in categories])]).astype(np.int64)
+    columns = x if isinstance(x, Columns) else Columns.of(x)
+    parts, order = [], []
+    for kind, tensor, idx in columns.parts():
+        cats = [categories[i] for i in idx]
+        if kind == "text":
+            ids, cat_ids, n_ids = _ids_text(tensor, [[_fitted_category_text(v) for v in c] for c in cats])
+        else:
+            ids, cat_ids, n_ids = _ids_numbers(tensor, [np.asarray(c, dtype=np.float64) for c in cats])
+        unknown = offsets[-1] + np.asarray(idx, dtype=np.int64)
+        parts.append(_flat_index(ids, cat_ids, n_ids, offsets[idx], unknown))
+        order.extend(idx)
+    return take_columns(concat(parts), np.argsort(order))
+
+
+def fill_text_where(x, mask, values: Sequence[str]):
+    """``values[c]`` where ``mask`` is true in text column ``c``, ``x`` elsewhere.
+
+    Keras type promotion rejects ``where`` between two string tensors but accepts a
+    string scalar, so there is one ``where`` per distinct fill value (one for
+    ``strategy="constant"``), each restricted to the columns that use it.
+    """
+    for value in sorted(set(values)):
+        columns = np.array([v == value for v in values])
+        hit = mask if columns.all() else ops.logical_and(mask, columns)
+        x = ops.where(hit, value, x)
+    return x
+
+
+def lookup_table(flat, table):
+    """``table[flat]``: per-cell values from a table of ``total + k`` rows (see category_index)."""
+    return ops.take(f64(table), flat) if np.asarray(table).dtype.kind == "f" else ops.take(table, flat)

@@ -1,0 +1,78 @@
+"""Row-wise linear algebra in float64: projections (PCA, SVD), row norms, polynomial products."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from .floats import f64
+from .names import unique
+
+#: Below this a row norm counts as zero, as in scikit-learn's ``_handle_zeros_in_scale``
+#: on float64 data (the graph computes in float64).
+_ZERO_NORM = 10 * np.finfo(np.float64).eps
+
+
+def project(x, components, mean=None, whiten_variance=None):
+    """``x @ components.T - mean @ components.T``, then divide by ``sqrt(whiten_variance)``.
+
+    The same order as scikit-learn's ``PCA.transform``: project first, subtract the
+    projected mean second; whitening divides by ``sqrt(explained_variance_)``
+    clipped below at float64 machine epsilon. The matrix lives in a float64
+    ``Dense`` layer so it is stored as a weight, not as JSON.
+    """
+    components = f64(components)
+    kernel = components.T
+    use_bias = mean is not None
+    layer = keras.layers.Dense(kernel.shape[1], use_bias=use_bias, dtype="float64", name=unique("projection"))
+    y = layer(x)
+    weights = [kernel]
+    if use_bias:
+        # Dense adds its bias; adding -m is bit-identical to subtracting m.
+        weights.append(-(f64(mean).reshape(1, -1) @ kernel).reshape(-1))
+    layer.set_weights(weights)
+    if whiten_variance is not None:
+        scale = np.sqrt(f64(whiten_variance))
+        scale = np.maximum(scale, np.finfo(np.float64).eps)
+        y = ops.divide(y, scale)
+    return y
+
+
+def normalize_rows(x, norm: str):
+    """Divide each row by its l1, l2 or max norm; norms below 10 * eps count as 1."""
+    if norm == "l1":
+        norms = ops.sum(ops.abs(x), axis=1, keepdims=True)
+    elif norm == "l2":
+        norms = ops.sqrt(ops.sum(ops.multiply(x, x), axis=1, keepdims=True))
+    elif norm == "max":
+        norms = ops.max(ops.abs(x), axis=1, keepdims=True)
+    else:  # converters validate before calling
+        raise ValueError(f"norm must be 'l1', 'l2' or 'max'. Received: {norm!r}.")
+    norms = ops.where(ops.less(norms, np.float64(_ZERO_NORM)), np.float64(1.0), norms)
+    return ops.divide(x, norms)
+
+
+def monomials(x, powers):
+    """Products of columns: output ``j`` is ``prod_i x[:, i] ** powers[j, i]``.
+
+    Computed as repeated multiplications of gathered columns (no ``pow``), the way
+    scikit-learn builds ``PolynomialFeatures``: memory is ``batch x n_outputs``
+    per factor, never ``batch x n_outputs x n_features``.
+    """
+    powers = np.asarray(powers, dtype=np.int64)
+    n_out, n_features = powers.shape
+    degree = max(int(powers.sum(axis=1).max(initial=0)), 1)
+    # Row j lists its factors' column indices; index n_features is a column of ones.
+    factors = np.full((n_out, degree), n_features, dtype=np.int64)
+    for j, row in enumerate(powers):
+        idx = np.repeat(np.arange(n_features), row)
+        factors[j, : idx.size] = idx
+    ones = ops.ones_like(ops.take(x, np.array([0]), axis=1))
+    extended = ops.concatenate([x, ones], axis=1)
+    y = ops.take(extended, factors[:, 0], axis=1)
+    for k in range(1, degree):
+        if np.all(factors[:, k] == n_features):
+            break
+        y = ops.multiply(y, ops.take(extended, factors[:, k], axis=1))
+    return y

@@ -1,0 +1,157 @@
+"""``keras-embed-prep inspect``: what converts in a preprocessor; the inputs and outputs of a model."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import keras
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from ..convert import to_keras
+from ..errors import FileFormatError, KerasEmbedPrepError
+from ..export import signature_keys
+from ..io import is_keras_file, is_saved_model, load_keras_model, load_saved_model
+from ..outputs import named_outputs, output_order
+from .common import EXIT_OK, load_preprocessor_file
+
+NAME = "inspect"
+LOADS_PREPROCESSOR = True
+HELP = "what converts in a preprocessor; the inputs and outputs of a model"
+DESCRIPTION = (
+    "For a preprocessor file: whether it and each of its steps convert, and why not. For a "
+    ".keras model or a SavedModel directory: its raw inputs (names, serving_default keys, "
+    "dtypes, shapes) and outputs."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="preprocessor file, .keras file or SavedModel dir")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = pathlib.Path(args.path)
+    if is_saved_model(path):
+        return _inspect_saved_model(args.path)
+    if path.is_dir():
+        raise FileFormatError(
+            f"{args.path!r} is a directory but not a SavedModel (no saved_model.pb). Pass a "
+            "preprocessor file, a .keras file or a SavedModel directory."
+        )
+    if is_keras_file(path):
+        return _inspect_keras(args.path)
+    return _inspect_preprocessor(args.path, args)
+
+
+# --------------------------------------------------------------------------- preprocessor
+
+
+def _walk(estimator: Any, label: str, depth: int = 0) -> Iterator[tuple[int, str, Any]]:
+    """``(depth, label, estimator)`` for ``estimator`` and, recursively, its steps."""
+    yield depth, label, estimator
+    if isinstance(estimator, Pipeline):
+        children = estimator.steps
+    elif isinstance(estimator, ColumnTransformer):
+        fitted = getattr(estimator, "transformers_", None)
+        children = [(name, step) for name, step, _ in (fitted or estimator.transformers)]
+    elif isinstance(estimator, FeatureUnion):
+        children = estimator.transformer_list
+    else:
+        return
+    for name, step in children:
+        yield from _walk(step, f"{name} ({_class_name(step)})", depth + 1)
+
+
+def _class_name(estimator: Any) -> str:
+    return estimator if isinstance(estimator, str) else type(estimator).__name__
+
+
+def _verdict(estimator: Any) -> tuple[bool | None, str]:
+    """``(True, "n -> k columns")``, ``(False, why not)``, or ``(None, ...)`` for a skipped step."""
+    if estimator is None or isinstance(estimator, str):  # "passthrough", "drop"
+        return None, str(estimator)
+    try:
+        model = to_keras(estimator)
+    except KerasEmbedPrepError as exc:
+        return False, " ".join(str(exc).split())
+    n_in = sum(int(t.shape[-1]) if len(t.shape) == 2 else 1 for t in model.inputs)
+    return True, f"{n_in} -> {int(model.outputs[0].shape[-1])} columns"
+
+
+def _fitted_on(preprocessor: Any) -> str:
+    names = getattr(preprocessor, "feature_names_in_", None)
+    n = getattr(preprocessor, "n_features_in_", None)
+    if names is not None:
+        return f"fitted on a DataFrame with {len(names)} columns {[str(c) for c in names]}"
+    if n is not None:
+        return f"fitted on a numpy array of {int(n)} columns"
+    return "not fitted"
+
+
+def _inspect_preprocessor(path: str, args: argparse.Namespace) -> int:
+    preprocessor = load_preprocessor_file(path, args, require_fitted=False)
+    print(
+        f"{path}: {type(preprocessor).__module__}.{type(preprocessor).__name__}, {_fitted_on(preprocessor)}"
+    )
+    steps = _walk(preprocessor, _class_name(preprocessor))
+    rows = [(depth, label, *_verdict(est)) for depth, label, est in steps]
+    width = max(len("  " * depth + label) for depth, label, _, _ in rows)
+    for i, (depth, label, ok, why) in enumerate(rows):
+        name = "  " * depth + label
+        if ok is None:
+            print(f"  {name:<{width}}  skipped ({why})")
+        elif ok:
+            print(f"  {name:<{width}}  converts ({why})")
+        else:
+            print(f"  {name:<{width}}  does not convert")
+            below = []
+            for sub_depth, _, _, sub_why in rows[i + 1 :]:
+                if sub_depth <= depth:
+                    break
+                below.append(sub_why)
+            if why in below:  # a composite fails with the error of one of its steps
+                why = "because of a step below"
+            print(textwrap.fill(why, width=100, initial_indent=" " * 6, subsequent_indent=" " * 6))
+    ok, why = rows[0][2], rows[0][3]
+    print(f"embeddable: yes ({why})" if ok else "embeddable: no (see above)")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _inspect_keras(path: str) -> int:
+    model = load_keras_model(path)
+    keys = signature_keys(model)
+    print(f"{path}: Keras model {model.name!r}")
+    print(f"inputs ({len(model.inputs)}):  name -> serving_default key, dtype, shape")
+    for t in model.inputs:
+        print(f"  {t.name!r} -> {keys[t.name]!r}  {t.dtype}  {tuple(t.shape)}")
+    # a symbolic call returns the output structure: named outputs (e.g. decoded targets'
+    # 'probabilities' and 'label') keep their names, as in the SavedModel signature
+    outputs = model(model.inputs if len(model.inputs) > 1 else model.inputs[0])
+    outputs = named_outputs(outputs if isinstance(outputs, dict) else keras.tree.flatten(outputs))
+    print(f"outputs ({len(outputs)}):")
+    for name, t in outputs.items():
+        print(f"  {name}  {t.dtype}  {tuple(t.shape)}")
+    return EXIT_OK
+
+
+def _inspect_saved_model(path: str) -> int:
+    signature = load_saved_model(path)
+    print(f"{path}: TensorFlow SavedModel, signature serving_default")
+    print(
+        f"inputs ({len(signature.inputs)}):  key, dtype, shape (keys are input names, sanitized: "
+        "see keras_embed_prep.signature_keys)"
+    )
+    for key, spec in sorted(signature.inputs.items()):
+        print(f"  {key!r}  {spec.dtype.name}  {tuple(spec.shape)}")
+    print(f"outputs ({len(signature.outputs)}):")
+    for key in sorted(signature.outputs, key=output_order):
+        spec = signature.outputs[key]
+        print(f"  {key}  {spec.dtype.name}  {tuple(spec.shape)}")
+    return EXIT_OK

@@ -1,0 +1,69 @@
+"""``to_keras`` and ``build``: raw inputs -> the registry's converters -> one float64 output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+from keras import ops
+
+from .blocks import floats
+from .blocks.records import Records, recording
+from .columns import Columns
+from .errors import UnsupportedParameterError
+from .inputs import build_inputs
+from .registry import checking_once, convert, lookup
+
+
+def to_keras(preprocessor: Any) -> keras.Model:
+    """Convert a fitted preprocessor into a Keras model.
+
+    Parameters
+    ----------
+    preprocessor : fitted scikit-learn transformer, Pipeline, ColumnTransformer, ...
+        Anything :func:`supported_estimators` lists, nested as scikit-learn allows.
+
+    Returns
+    -------
+    keras.Model
+        Takes the raw inputs (see :func:`to_inputs`) and returns exactly
+        ``preprocessor.transform(X)`` as a dense float32 ``(batch, n_out)`` tensor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from keras_embed_prep import to_keras
+    >>> X = np.array([[1.0, 10.0], [3.0, 30.0]])
+    >>> pre = to_keras(StandardScaler().fit(X))
+    >>> np.asarray(pre(X.astype("float32"))).tolist()
+    [[-1.0, -1.0], [1.0, 1.0]]
+    """
+    built = build(preprocessor)
+    return keras.Model(built.inputs, ops.cast(built.features, "float32"), name="preprocessing")
+
+
+@dataclass(frozen=True)
+class Built:
+    """A converted preprocessor: its raw Keras inputs, its float64 output, and how that was built."""
+
+    inputs: list
+    #: float64 ``(batch, n_out)``; the caller casts it to float32, once, at the end.
+    features: Any
+    #: What the blocks noted (one-hot blocks, affine maps), read by :mod:`keras_embed_prep.fuse`.
+    records: Records
+
+
+def build(preprocessor: Any) -> Built:
+    """The raw Keras inputs of ``preprocessor`` and its numeric output, as a :class:`Built`."""
+    with checking_once(), recording() as records:
+        lookup(preprocessor)  # unsupported or unfitted: fail before building anything
+        inputs, x = build_inputs(preprocessor)
+        y = convert(preprocessor, x)
+    if isinstance(y, Columns) or y.dtype == "string":
+        raise UnsupportedParameterError(
+            f"{type(preprocessor).__name__} outputs text columns; a Keras model needs numbers. "
+            "End the preprocessing with an encoder (OneHotEncoder, OrdinalEncoder, ...)."
+        )
+    return Built(inputs, floats.as_float64(y), records)
