@@ -10,10 +10,11 @@ import keras
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, NotFittedError, ShapeMismatchError, UnsupportedEstimatorError
-from ..inputs import defined_inputs, to_inputs
+from ..errors import InputError, ShapeMismatchError, UnsupportedEstimatorError
+from ..inputs import defined_inputs, required_columns, to_inputs
 from ..io import quote_error
-from ..verify import as_served
+from ..registry import check_fitted
+from ..verify import reference_transform
 from .data import RawColumn, raw_table
 from .sites import embeds
 
@@ -115,46 +116,30 @@ def _check_model(model: Any) -> None:
 
 
 def _check_fitted(preprocessor: Any) -> None:
-    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
-    from sklearn.utils.validation import check_is_fitted
-
     if not callable(getattr(preprocessor, "transform", None)):
         raise UnsupportedEstimatorError(
             f"preprocessor must be a fitted scikit-learn transformer. Received {type(preprocessor).__name__}."
         )
-    try:
-        check_is_fitted(preprocessor)
-    except SklearnNotFittedError as exc:
-        raise NotFittedError(
-            f"{type(preprocessor).__name__} is not fitted. Pass the preprocessor fitted on the training data."
-        ) from exc
+    check_fitted(
+        preprocessor,
+        f"{type(preprocessor).__name__} is not fitted. Pass the preprocessor fitted on the training data.",
+    )
 
 
 def _select(X: Any, preprocessor: Any) -> Any:
     """The columns the preprocessor takes (by name for DataFrames)."""
     names = getattr(preprocessor, "feature_names_in_", None)
-    if names is not None:
-        if not isinstance(X, pd.DataFrame):
-            raise InputError(
-                f"{type(preprocessor).__name__} was fitted on a DataFrame with columns "
-                f"{[str(c) for c in names][:10]}. Received {type(X).__name__}. Pass a DataFrame."
-            )
-        missing = [str(c) for c in names if c not in X.columns]
-        if missing:
-            raise InputError(
-                f"The data lacks columns {missing} that {type(preprocessor).__name__} was fitted on. "
-                f"Received columns {[str(c) for c in X.columns][:10]}. Add them (columns are matched by "
-                "name)."
-            )
-        return X[list(names)]
-    n = getattr(preprocessor, "n_features_in_", None)
-    width = X.shape[1] if np.ndim(X) == 2 else None
-    if n is not None and width != int(n):
+    if names is not None and not isinstance(X, pd.DataFrame):
         raise InputError(
-            f"The data has {width} columns, but {type(preprocessor).__name__} was fitted on {int(n)} "
-            f"columns. Pass exactly these {int(n)} columns, in the order used for fitting."
+            f"{type(preprocessor).__name__} was fitted on a DataFrame with columns "
+            f"{[str(c) for c in names][:10]}. Received {type(X).__name__}. Pass a DataFrame."
         )
-    return X
+    columns = X.columns if isinstance(X, pd.DataFrame) else range(X.shape[1])
+    names = required_columns(preprocessor, columns, where="The data")
+    if names is None:
+        return X
+    by_name = {str(c): c for c in X.columns}
+    return X[[by_name[name] for name in names]]
 
 
 def _feeds(model: keras.Model, X: Any) -> Any:
@@ -172,7 +157,5 @@ def _feeds(model: keras.Model, X: Any) -> Any:
 
 
 def _transform(preprocessor: Any, X: Any) -> np.ndarray:
-    out = preprocessor.transform(as_served(X))
-    if hasattr(out, "toarray"):
-        out = out.toarray()
-    return np.asarray(out, dtype=np.float32)
+    """The preprocessed rows as the model is fed them: float32."""
+    return reference_transform(preprocessor, X).astype(np.float32)

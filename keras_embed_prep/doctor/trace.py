@@ -3,7 +3,6 @@ every layer's input and output values."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from ..blocks.checks import refusal_reason
 from ..io import quote_error
 from ..outputs import output_matrix
 from ..walk import graph_nodes
@@ -66,9 +66,8 @@ def predict(model: keras.Model, feeds: Any, n: int) -> np.ndarray:
 
 
 def refusal(exc: BaseException) -> str:
-    """Why a model refused its input: the reason an in-graph check carries, if any."""
-    match = re.search(r'found OOV values \[\\*"([^"\\]+)', str(exc))
-    return match.group(1) if match else quote_error(exc)
+    """Why a model refused its input: the reason an in-graph check carries, else the error."""
+    return refusal_reason(exc) or quote_error(exc)
 
 
 def trace(
