@@ -8,7 +8,7 @@
 
 from . import converters, decoders, errors  # noqa: F401  (importing converters and decoders registers them)
 from .convert import to_keras
-from .diagnose import DoctorReport, diagnose
+from .doctor import DoctorReport, diagnose
 from .embed import embed
 from .export import export, signature_keys
 from .inputs import to_inputs

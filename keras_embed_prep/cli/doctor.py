@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from ..convert import to_keras
-from ..diagnose import diagnose_with_paths, unregistered_custom_objects
+from ..doctor import diagnose_with_paths, unregistered_custom_objects
 from ..errors import FileFormatError, InputError, KerasEmbedPrepError
 from ..inputs import keras_input_name, required_columns
 from ..io import is_keras_file, load_keras_model, quote_error

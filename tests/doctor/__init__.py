@@ -1,0 +1,1 @@
+"""Tests of keras_embed_prep.doctor, one module per doctor module they exercise."""
