@@ -73,6 +73,9 @@ class Columns:
 
     @classmethod
     def of(cls, x) -> Columns:
+        """``x`` as a ``Columns``: as it is if it is one, else all its columns of ``x``'s kind."""
+        if isinstance(x, Columns):
+            return x
         width = int(x.shape[-1])
         if x.dtype == "string":
             return cls(["text"] * width, text=x)

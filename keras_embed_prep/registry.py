@@ -53,14 +53,11 @@ class SupportedEstimator:
 _TABLE: dict[tuple[str, type], SupportedEstimator] = {}
 
 
-def _checked(cls: Any, fn: Callable, parameters: tuple[str, ...], what: str) -> None:
-    if not isinstance(cls, type):
-        raise TypeError(f"{what} expects a class. Received: {cls!r} of type {type(cls).__name__}.")
+def _checked(fn: Callable, parameters: tuple[str, ...], role: str) -> None:
     params = tuple(inspect.signature(fn).parameters)
     if params != parameters:
         raise TypeError(
-            f"A {what.split('_')[-1]} must take exactly the parameters {parameters}. "
-            f"Received: {fn.__name__}{params}."
+            f"A {role} must take exactly the parameters {parameters}. Received: {fn.__name__}{params}."
         )
 
 
@@ -107,14 +104,21 @@ def register_converter(
     ... def convert_doubler(estimator, x):
     ...     return keras.ops.multiply(x, 2.0)
     """
+    return _registering("converter", cls, notes, needs_package_to_load, input_kinds)
+
+
+def _registering(role: str, cls: Any, notes: str, needs_package_to_load: bool = False, input_kinds=None):
+    """The decorator that enters ``fn`` in the table as ``role`` for ``cls``, after checking both."""
+    what, parameters = {
+        "converter": ("register_converter", CONVERTER_PARAMETERS),
+        "decoder": ("register_decoder", DECODER_PARAMETERS),
+    }[role]
     if not isinstance(cls, type):
-        raise TypeError(
-            f"register_converter expects a class. Received: {cls!r} of type {type(cls).__name__}."
-        )
+        raise TypeError(f"{what} expects a class. Received: {cls!r} of type {type(cls).__name__}.")
 
     def decorator(fn: Converter) -> Converter:
-        _checked(cls, fn, CONVERTER_PARAMETERS, "register_converter")
-        entry = SupportedEstimator(
+        _checked(fn, parameters, role)
+        _TABLE[role, cls] = SupportedEstimator(
             estimator_class=cls,
             name=cls.__name__,
             module=_public_module(cls),
@@ -123,7 +127,6 @@ def register_converter(
             needs_package_to_load=needs_package_to_load,
             input_kinds=input_kinds,
         )
-        _TABLE["converter", cls] = entry
         return fn
 
     return decorator
@@ -140,20 +143,7 @@ def register_decoder(cls: type, *, notes: str = "") -> Callable[[Converter], Con
     ``y`` is the Keras model's output; a regression decoder returns one tensor in original
     units, a classification decoder returns ``{"probabilities": ..., "label": ...}``.
     """
-
-    def decorator(fn: Converter) -> Converter:
-        _checked(cls, fn, DECODER_PARAMETERS, "register_decoder")
-        _TABLE["decoder", cls] = SupportedEstimator(
-            estimator_class=cls,
-            name=cls.__name__,
-            module=_public_module(cls),
-            converter=fn,
-            notes=notes,
-            needs_package_to_load=False,
-        )
-        return fn
-
-    return decorator
+    return _registering("decoder", cls, notes)
 
 
 def decoder_for(target: Any) -> SupportedEstimator | None:

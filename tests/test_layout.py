@@ -36,10 +36,19 @@ def _imports(module: str) -> set[str]:
     """Package modules ``module`` imports, at module level or inside functions alike.
 
     The package root is left out: every submodule implicitly imports it first, and it
-    imports the public names of everything else.
+    imports the public names of everything else. Imports under ``if TYPE_CHECKING:`` never run.
     """
+    tree = ast.parse(MODULES[module].read_text())
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
     found = set()
-    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom):
             target = _resolve(module, node)
             names = [f"{target}.{a.name}" for a in node.names]

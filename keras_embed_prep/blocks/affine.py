@@ -11,23 +11,23 @@ from .floats import as_float64, f64
 from .records import note_affine
 
 
+def _steps(x, *steps):
+    """``x`` through each ``(op, constant)`` step in order, skipping those whose constant is None."""
+    for op, values in steps:
+        if values is not None:
+            x = op(x, f64(values))
+    return x
+
+
 def center_scale(x, center=None, scale=None):
     """``(x - center) / scale``, each step optional, in float64."""
-    y = x
-    if center is not None:
-        y = ops.subtract(y, f64(center))
-    if scale is not None:
-        y = ops.divide(y, f64(scale))
+    y = _steps(x, (ops.subtract, center), (ops.divide, scale))
     return note_affine(y, x, center=center, divisor=scale)
 
 
 def scale_shift(x, scale=None, shift=None):
     """``x * scale + shift``, each step optional, in float64 (MinMaxScaler's own order)."""
-    y = x
-    if scale is not None:
-        y = ops.multiply(y, f64(scale))
-    if shift is not None:
-        y = ops.add(y, f64(shift))
+    y = _steps(x, (ops.multiply, scale), (ops.add, shift))
     return note_affine(y, x, multiplier=scale, shift=shift)
 
 

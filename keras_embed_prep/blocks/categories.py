@@ -104,7 +104,7 @@ def category_index(x, categories: Sequence[np.ndarray]):
     constants that grow with the vocabulary, not with the number of columns.
     """
     offsets = np.concatenate([[0], np.cumsum([len(c) for c in categories])]).astype(np.int64)
-    columns = x if isinstance(x, Columns) else Columns.of(x)
+    columns = Columns.of(x)
     parts, order = [], []
     for kind, tensor, idx in columns.parts():
         cats = [categories[i] for i in idx]

@@ -115,7 +115,7 @@ def _ct_kinds(ct: ColumnTransformer, n_columns: int) -> list[str]:
     input_kinds=_ct_kinds,
 )
 def convert_column_transformer(estimator, x):
-    table = x if isinstance(x, Columns) else Columns.of(x)
+    table = Columns.of(x)
     weights = estimator.transformer_weights
     outputs = [
         _weighted(convert(transformer, table.select(idx)), weights, name)

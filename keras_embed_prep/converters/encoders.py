@@ -44,6 +44,12 @@ def category_kinds(estimator, n_columns: int) -> list[str]:
     return kinds
 
 
+def _positions(estimator, x):
+    """Each cell's flat category index (see ``categories.category_index``), refusing what cannot match."""
+    category_kinds(estimator, len(estimator.categories_))
+    return categories.category_index(x, estimator.categories_)
+
+
 def _column_names(estimator) -> list[str]:
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
@@ -179,8 +185,7 @@ def convert_ordinal_encoder(estimator, x):
     input_kinds=category_kinds,
 )
 def convert_target_encoder(estimator, x):
-    category_kinds(estimator, len(estimator.categories_))  # refuses what cannot match
-    flat = categories.category_index(x, estimator.categories_)
+    flat = _positions(estimator, x)
     n_features = len(estimator.categories_)
     means = np.atleast_1d(np.asarray(estimator.target_mean_, dtype=np.float64))
     n_classes = means.size

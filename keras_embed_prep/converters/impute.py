@@ -98,7 +98,7 @@ def _fill(estimator, kind: str, x, statistics: list):
     input_kinds=_imputer_kinds,
 )
 def convert_simple_imputer(estimator, x):
-    columns = x if isinstance(x, Columns) else Columns.of(x)
+    columns = Columns.of(x)
     statistics = np.asarray(estimator.statistics_, dtype=object).tolist()
     filled, masks = {}, []
     for kind, tensor, idx in columns.parts():

@@ -26,40 +26,40 @@ def _units(y):
     return ops.cast(y, "float32")
 
 
+def _widened(estimator, y, n_columns: int):
+    """The model output ``y`` in float64, after checking that it has the ``n_columns`` the target had."""
+    _check_width(estimator, y, n_columns)
+    return floats.as_float64(y)
+
+
+def _scaled_back(estimator, y, scale=None, shift=None):
+    """``y * scale + shift`` in float64, after checking the model's output width."""
+    return _units(
+        affine.scale_shift(_widened(estimator, y, estimator.n_features_in_), scale=scale, shift=shift)
+    )
+
+
 @register_decoder(StandardScaler, notes="y * scale_ + mean_ (each as fitted).")
 def decode_standard_scaler(estimator, y):
-    _check_width(estimator, y, estimator.n_features_in_)
-    return _units(
-        affine.scale_shift(
-            floats.as_float64(y),
-            scale=estimator.scale_ if estimator.with_std else None,
-            shift=estimator.mean_ if estimator.with_mean else None,
-        )
-    )
+    scale = estimator.scale_ if estimator.with_std else None
+    return _scaled_back(estimator, y, scale, estimator.mean_ if estimator.with_mean else None)
 
 
 @register_decoder(MinMaxScaler, notes="(y - min_) / scale_; clip does not apply to the inverse.")
 def decode_min_max_scaler(estimator, y):
-    _check_width(estimator, y, estimator.n_features_in_)
-    return _units(affine.center_scale(floats.as_float64(y), center=estimator.min_, scale=estimator.scale_))
+    x = _widened(estimator, y, estimator.n_features_in_)
+    return _units(affine.center_scale(x, center=estimator.min_, scale=estimator.scale_))
 
 
 @register_decoder(MaxAbsScaler, notes="y * scale_.")
 def decode_max_abs_scaler(estimator, y):
-    _check_width(estimator, y, estimator.n_features_in_)
-    return _units(affine.scale_shift(floats.as_float64(y), scale=estimator.scale_))
+    return _scaled_back(estimator, y, scale=estimator.scale_)
 
 
 @register_decoder(RobustScaler, notes="y * scale_ + center_ (each as fitted).")
 def decode_robust_scaler(estimator, y):
-    _check_width(estimator, y, estimator.n_features_in_)
-    return _units(
-        affine.scale_shift(
-            floats.as_float64(y),
-            scale=estimator.scale_ if estimator.with_scaling else None,
-            shift=estimator.center_ if estimator.with_centering else None,
-        )
-    )
+    scale = estimator.scale_ if estimator.with_scaling else None
+    return _scaled_back(estimator, y, scale, estimator.center_ if estimator.with_centering else None)
 
 
 @register_decoder(
@@ -102,9 +102,8 @@ def _check_width(estimator, y, n_columns: int) -> None:
     "NaN where scikit-learn gives NaN (a negative base to a fractional power).",
 )
 def decode_power_transformer(estimator, y):
+    x = _widened(estimator, y, len(estimator.lambdas_))
     check_choice(estimator, "method", POWER_METHODS)
-    _check_width(estimator, y, len(estimator.lambdas_))
-    x = floats.as_float64(y)
     if estimator.standardize:
         scaler = estimator._scaler  # no public attribute holds the fitted standardization
         x = affine.scale_shift(
@@ -125,10 +124,9 @@ def decode_power_transformer(estimator, y):
 )
 def decode_quantile_transformer(estimator, y):
     check_choice(estimator, "output_distribution", OUTPUT_DISTRIBUTIONS)
-    _check_width(estimator, y, estimator.quantiles_.shape[1])
     return _units(
         quantile.quantile_inverse(
-            floats.as_float64(y),
+            _widened(estimator, y, estimator.quantiles_.shape[1]),
             estimator.quantiles_,
             estimator.references_,
             estimator.output_distribution,
