@@ -8,6 +8,7 @@ has none.
 from __future__ import annotations
 
 from cases_discretize import CASES as DISCRETIZE
+from cases_float32 import CASES as FIT_FLOAT32
 from cases_missing import CASES as MISSING
 from cases_nonlinear import CASES as NONLINEAR
 from cases_numeric import CASES as NUMERIC
@@ -16,4 +17,4 @@ from cases_tabular import CASES as TABULAR
 
 CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR, *MISSING]
 
-__all__ = ["CASES", "DATASETS", "Case"]
+__all__ = ["CASES", "DATASETS", "FIT_FLOAT32", "Case"]

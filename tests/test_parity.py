@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import fit_case, model_inputs, sklearn_reference
-from parity_cases import CASES
+from parity_cases import CASES, FIT_FLOAT32
 
 from keras_embed_prep import to_keras
 from keras_embed_prep.verify import ATOL, RTOL, as_served, compare
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", CASES + FIT_FLOAT32, ids=[c.id for c in CASES + FIT_FLOAT32])
 def test_transform_matches_sklearn(case):
     estimator, X = fit_case(case)
     reference = sklearn_reference(estimator, X)

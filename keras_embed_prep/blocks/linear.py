@@ -18,24 +18,27 @@ def project(x, components, mean=None, whiten_variance=None):
     """``x @ components.T - mean @ components.T``, then divide by ``sqrt(whiten_variance)``.
 
     The same order as scikit-learn's ``PCA.transform``: project first, subtract the
-    projected mean second; whitening divides by ``sqrt(explained_variance_)``
-    clipped below at float64 machine epsilon. The matrix lives in a float64
-    ``Dense`` layer so it is stored as a weight, not as JSON.
+    projected mean second; whitening divides by ``sqrt(explained_variance_)`` clipped
+    below at the machine epsilon of its dtype. The projection of ``x`` is float64 (the
+    served rows are); what depends on fitted attributes alone (the projected mean, the
+    whitening divisor) is computed here in the dtype they were fitted in, as
+    scikit-learn computes it: float32 for an estimator fitted on float32 data. The
+    matrix lives in a float64 ``Dense`` layer so it is stored as a weight, not as JSON.
     """
-    components = f64(components)
-    kernel = components.T
+    components = np.asarray(components)
+    kernel = f64(components).T
     use_bias = mean is not None
     layer = keras.layers.Dense(kernel.shape[1], use_bias=use_bias, dtype="float64", name=unique("projection"))
     y = layer(x)
     weights = [kernel]
     if use_bias:
         # Dense adds its bias; adding -m is bit-identical to subtracting m.
-        weights.append(-(f64(mean).reshape(1, -1) @ kernel).reshape(-1))
+        weights.append(-f64(np.asarray(mean).reshape(1, -1) @ components.T).reshape(-1))
     layer.set_weights(weights)
     if whiten_variance is not None:
-        scale = np.sqrt(f64(whiten_variance))
-        scale = np.maximum(scale, np.finfo(np.float64).eps)
-        y = ops.divide(y, scale)
+        scale = np.sqrt(np.asarray(whiten_variance))
+        scale = np.maximum(scale, np.finfo(scale.dtype).eps)
+        y = ops.divide(y, f64(scale))
     return y
 
 

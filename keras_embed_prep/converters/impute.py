@@ -84,8 +84,19 @@ def _fill(estimator, kind: str, x, statistics: list):
     values = [np.nan if is_nan(v) else v for v in statistics]
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
         raise refuse(estimator, "statistics_", statistics, "numeric columns need numeric statistics.")
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)  # empty columns are dropped
+    values = np.nan_to_num(np.asarray(values, dtype=_fill_dtype(estimator)), nan=0.0)  # empty: dropped
     return affine.fill_where(x, mask, values), mask
+
+
+def _fill_dtype(estimator) -> np.dtype:
+    """The dtype scikit-learn rounds numeric statistics to before filling: that of the fitted data.
+
+    ``statistics_`` is float64 even when the imputer was fitted on float32 data, but
+    ``transform`` fills with ``statistics_`` cast to the fitted dtype. No public attribute
+    holds it; ``_fill_dtype`` is read where present, float64 otherwise.
+    """
+    dtype = np.dtype(getattr(estimator, "_fill_dtype", np.float64))
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
 @register_converter(
