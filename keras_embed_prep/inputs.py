@@ -13,7 +13,7 @@ from keras import ops
 from .blocks import floats
 from .columns import UNUSED, Columns, category_text
 from .errors import InputError, NotFittedError, UnsupportedParameterError
-from .registry import input_kinds
+from .registry import input_kinds, lookup
 
 #: Name of the single input of a model converted from a preprocessor fitted on a numpy array.
 ARRAY_INPUT_NAME = "features"
@@ -30,6 +30,11 @@ def keras_input_name(column: Any) -> str:
 
 def _n_features_in(preprocessor: Any) -> int:
     n = getattr(preprocessor, "n_features_in_", None)
+    steps = [s for _, s in getattr(preprocessor, "steps", []) if s is not None and s != "passthrough"]
+    if n is None and steps:
+        # a Pipeline takes its width from its first step: name that step when it cannot convert
+        lookup(steps[0])
+        return _n_features_in(steps[0])
     if n is None:
         raise NotFittedError(
             f"{type(preprocessor).__name__} does not record how many columns it was fitted on "

@@ -232,6 +232,9 @@ def lookup(estimator: Any) -> SupportedEstimator:
     """
     entry = _TABLE.get(("converter", type(estimator)))
     if entry is None:
+        reason = NOT_SUPPORTED.get(type(estimator).__name__)
+        if reason is not None and type(estimator).__module__.startswith("sklearn.preprocessing"):
+            raise UnsupportedEstimatorError(f"{type(estimator).__name__} does not convert: {reason}.")
         names = ", ".join(sorted(e.name for e in _converters().values()))
         raise UnsupportedEstimatorError(
             f"{type(estimator).__module__}.{type(estimator).__name__} has no converter. "

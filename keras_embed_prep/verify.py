@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .errors import ShapeMismatchError
+from .blocks.checks import refusal_reason
+from .errors import InputError, ShapeMismatchError
 from .inputs import to_inputs
 
 #: DESIGN.md's float32 tolerance: |ours - ref| <= ATOL + RTOL * |ref|, elementwise.
@@ -144,6 +145,20 @@ def reference_transform(preprocessor: Any, X: Any) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+def _predicted(keras_model: keras.Model, feeds: Any, batch_size: int) -> Any:
+    """``keras_model.predict``, with a refusal of its inference-time checks said as what it means."""
+    try:
+        return keras_model.predict(feeds, batch_size=batch_size, verbose=0)
+    except Exception as exc:  # TensorFlow's InvalidArgumentError, wrapped by Keras on other paths
+        reason = refusal_reason(exc)
+        if reason is None:
+            raise
+        raise InputError(
+            f"Model {keras_model.name!r} refuses some rows of X, where scikit-learn raises too: {reason}. "
+            "Pass rows the fitted preprocessor accepts."
+        ) from exc
+
+
 def verify(
     preprocessor: Any,
     keras_model: keras.Model,
@@ -169,7 +184,7 @@ def verify(
     ParityReport
         ``report.passed``, per-column errors, ``str(report)`` prints a table.
     """
-    ours = keras_model.predict(to_inputs(X, keras_model), batch_size=batch_size, verbose=0)
+    ours = _predicted(keras_model, to_inputs(X, keras_model), batch_size)
     reference = reference_transform(preprocessor, X)
     if model is not None:
         reference = model.predict(reference.astype(np.float32), batch_size=batch_size, verbose=0)

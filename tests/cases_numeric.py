@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA, TruncatedSVD
+from sklearn.decomposition import PCA, IncrementalPCA, TruncatedSVD
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
@@ -271,6 +271,8 @@ CASES: list[Case] = [
     Case("pca-whiten", lambda: PCA(n_components=4, whiten=True), "dense"),
     Case("pca-whiten-rank-deficient", lambda: PCA(whiten=True, svd_solver="covariance_eigh"), "dense"),
     Case("pca-randomized", lambda: PCA(n_components=2, svd_solver="randomized", random_state=0), "dense"),
+    Case("incremental-pca", lambda: IncrementalPCA(n_components=3, batch_size=50), "dense"),
+    Case("incremental-pca-whiten", lambda: IncrementalPCA(whiten=True), "dense"),
     Case("svd", lambda: TruncatedSVD(n_components=2, random_state=0), "dense"),
     Case("svd-arpack", lambda: TruncatedSVD(n_components=3, algorithm="arpack"), "dense"),
     # FunctionTransformer

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, Normalizer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, LabelEncoder, Normalizer, OneHotEncoder, StandardScaler
 
-from keras_embed_prep import embed, to_inputs, to_keras
+from keras_embed_prep import embed, to_inputs, to_keras, verify
 from keras_embed_prep.errors import (
     InputError,
     KerasEmbedPrepError,
@@ -22,6 +23,16 @@ from keras_embed_prep.errors import (
 )
 
 X = np.arange(24, dtype=float).reshape(8, 3)
+
+
+class _Identity(TransformerMixin, BaseEstimator):
+    """A user's own transformer that records nothing at fit (no n_features_in_)."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return X
 
 
 def _mlp(width):
@@ -68,6 +79,16 @@ def _mlp(width):
             UnsupportedParameterError,
             r"SimpleImputer outputs text columns.*End the preprocessing with an encoder",
         ),
+        (
+            lambda: make_pipeline(_Identity(), StandardScaler()).fit(X),
+            UnsupportedEstimatorError,
+            r"_Identity has no converter",
+        ),
+        (
+            lambda: make_pipeline(StandardScaler().fit(X), LabelEncoder().fit(["a", "b"])),
+            UnsupportedEstimatorError,
+            r"LabelEncoder does not convert: it encodes targets \(y\).*embed\(\.\.\., target=\.\.\.\)",
+        ),
     ],
     ids=[
         "unfitted",
@@ -79,6 +100,8 @@ def _mlp(width):
         "kw-args",
         "missing-value-not-float32",
         "text-output",
+        "own-transformer-first-in-a-fitted-pipeline",
+        "target-encoder-among-features",
     ],
 )
 def test_to_keras_refuses_by_name(make, error, match):
@@ -131,3 +154,10 @@ def test_clashing_column_names_are_refused():
     frame = pd.DataFrame(X, columns=["a/b", "a_b", "c"])
     with pytest.raises(UnsupportedParameterError, match=r"Columns \['a/b', 'a_b'\]"):
         to_keras(StandardScaler().fit(frame))
+
+
+def test_verify_says_why_the_model_refuses_rows():
+    frame = pd.DataFrame({"c": ["a", "b"]})
+    encoder = OneHotEncoder().fit(frame)
+    with pytest.raises(InputError, match=r"refuses some rows.*unknown category in column 0 \(c\)"):
+        verify(encoder, to_keras(encoder), pd.DataFrame({"c": ["a", "zz"]}))
