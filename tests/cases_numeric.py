@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA, IncrementalPCA, TruncatedSVD
+from sklearn.decomposition import PCA, IncrementalPCA, KernelPCA, TruncatedSVD
 from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
@@ -273,6 +273,25 @@ CASES: list[Case] = [
     Case("pca-randomized", lambda: PCA(n_components=2, svd_solver="randomized", random_state=0), "dense"),
     Case("incremental-pca", lambda: IncrementalPCA(n_components=3, batch_size=50), "dense"),
     Case("incremental-pca-whiten", lambda: IncrementalPCA(whiten=True), "dense"),
+    *[
+        Case(
+            f"kernel-pca-{kernel}",
+            lambda kernel=kernel: make_pipeline(StandardScaler(), KernelPCA(4, kernel=kernel)),
+            "dense",
+        )
+        for kernel in ("linear", "poly", "rbf", "sigmoid", "cosine")
+    ],
+    Case(
+        "kernel-pca-rbf-gamma",
+        lambda: make_pipeline(StandardScaler(), KernelPCA(kernel="rbf", gamma=0.3)),
+        "dense",
+    ),
+    Case(
+        "kernel-pca-poly-degree",
+        lambda: make_pipeline(StandardScaler(), KernelPCA(3, kernel="poly", degree=2, coef0=0.5)),
+        "dense",
+    ),
+    Case("kernel-pca-unscaled-cosine", lambda: KernelPCA(3, kernel="cosine"), "mixed"),
     Case("svd", lambda: TruncatedSVD(n_components=2, random_state=0), "dense"),
     Case("svd-arpack", lambda: TruncatedSVD(n_components=3, algorithm="arpack"), "dense"),
     # FunctionTransformer
