@@ -58,18 +58,15 @@ def build_inputs(preprocessor: Any):
     names = getattr(preprocessor, "feature_names_in_", None)
     if names is None:
         used = {k for k in kinds if k != UNUSED}
-        if len(used) > 1:
-            text = [i for i, k in enumerate(kinds) if k == "text"]
-            raise UnsupportedParameterError(
-                f"{type(preprocessor).__name__} was fitted on a numpy array mixing text columns "
-                f"{text} with numbers; a model input has one dtype. Fit it on a pandas DataFrame "
-                "instead: each column then becomes its own named input."
-            )
         if used == {"text"}:
             inputs = keras.Input(shape=(n,), dtype="string", name=ARRAY_INPUT_NAME)
             return inputs, inputs
-        inputs = keras.Input(shape=(n,), dtype="float32", name=ARRAY_INPUT_NAME)
-        return inputs, floats.as_float64(inputs)
+        if used <= {"number"}:
+            inputs = keras.Input(shape=(n,), dtype="float32", name=ARRAY_INPUT_NAME)
+            return inputs, floats.as_float64(inputs)
+        # a numpy object array mixing text and numbers: one input per column, as for a DataFrame,
+        # named as scikit-learn names array columns (x0, x1, ...); to_inputs splits arrays by position
+        names = [f"x{i}" for i in range(n)]
     keys = [keras_input_name(name) for name in names]
     if len(set(keys)) != len(keys):
         clashes = sorted({str(n) for n, k in zip(names, keys, strict=True) if keys.count(k) > 1})
@@ -176,6 +173,14 @@ def defined_inputs(model: keras.Model, error: type[Exception] = InputError) -> l
     return list(inputs)
 
 
+def _array_positions(inputs) -> list[int] | None:
+    """Column positions of a model converted from a mixed numpy array (inputs ``x0``, ``x1``, ...)."""
+    names = [t.name for t in inputs]
+    if all(len(t.shape) == 1 for t in inputs) and all(n[:1] == "x" and n[1:].isdigit() for n in names):
+        return [int(n[1:]) for n in names]
+    return None
+
+
 def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
     """Turn ``X`` into exactly what ``model`` takes.
 
@@ -218,6 +223,15 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
         if inputs[0].dtype == "string":
             return _as_text("The array", array)
         return _as_float32("The array", array)
+    positions = _array_positions(inputs)
+    if not isinstance(X, pd.DataFrame) and positions is not None and np.ndim(X) == 2:
+        array = np.asarray(X, dtype=object)
+        if array.shape[1] <= max(positions):
+            raise InputError(
+                f"{model.name} reads array columns up to x{max(positions)}. Received shape {array.shape}. "
+                "Pass the same columns the preprocessor was fitted on."
+            )
+        X = pd.DataFrame({f"x{i}": array[:, i] for i in positions})
     if not isinstance(X, pd.DataFrame):
         names = [t.name for t in inputs]
         raise InputError(

@@ -91,6 +91,13 @@ def text_array() -> tuple[np.ndarray, np.ndarray]:
     return fit[columns].to_numpy(dtype=object), test[columns].to_numpy(dtype=object)
 
 
+def mixed_array() -> tuple[np.ndarray, np.ndarray]:
+    """A numpy object array mixing text and numbers (one named input per column, x0, x1, ...)."""
+    fit, test = frame()
+    columns = ["island", "bill length (mm)", "sex", "year"]
+    return fit[columns].to_numpy(dtype=object), test[columns].to_numpy(dtype=object)
+
+
 def numeric_array() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(14)
     fit = rng.normal(size=(N, 6)) * [1, 10, 1e3, 1, 1, 1] + [0, 0, 1e6, 0, 0, 0]
@@ -201,6 +208,23 @@ CASES: list[Case] = [
         lambda: _cols(frame, ["bill length (mm)"], round_to=0),
     ),
     Case("onehot-text-array", lambda: OneHotEncoder(handle_unknown="ignore"), text_array),
+    Case(
+        "ct-mixed-object-array",
+        lambda: ColumnTransformer(
+            [
+                ("cat", OneHotEncoder(handle_unknown="ignore"), [0, 2]),
+                ("num", make_pipeline(SimpleImputer(), StandardScaler()), [1, 3]),
+            ]
+        ),
+        mixed_array,
+    ),
+    Case(
+        "ordinal-mixed-object-array-unused-column",
+        lambda: ColumnTransformer(
+            [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), [2, 0])]
+        ),
+        mixed_array,
+    ),
     # OrdinalEncoder
     Case("ordinal", OrdinalEncoder, lambda: _cols(frame_known, TEXT + ["year"])),
     Case(
