@@ -194,6 +194,21 @@ def _sentinel_in_clean_column() -> np.ndarray:
     return np.array([[1.0, 2.0, 3.0, -1.0]])
 
 
+def _ridge_iterative():
+    from sklearn.linear_model import Ridge
+
+    return _iterative(
+        estimator=Ridge(), imputation_order="descending", initial_strategy="median", max_iter=4
+    )()
+
+
+def _iterative(**kw):
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    return lambda: IterativeImputer(random_state=0, **kw)
+
+
 CASES: list[Case] = [
     # StandardScaler
     Case("standard", StandardScaler, "mixed"),
@@ -265,6 +280,15 @@ CASES: list[Case] = [
     Case("poly-no-bias", lambda: PolynomialFeatures(include_bias=False), "small"),
     Case("poly-range", lambda: PolynomialFeatures(degree=(2, 3)), "small"),
     Case("poly-wide", lambda: PolynomialFeatures(degree=2), "mixed"),
+    # IterativeImputer
+    Case("iterative", _iterative(), "mixed_nan"),
+    Case("iterative-empty-column", _iterative(max_iter=3), "mixed_nan_empty"),
+    Case(
+        "iterative-clip-indicator", _iterative(min_value=-1.0, max_value=5.0, add_indicator=True), "mixed_nan"
+    ),
+    Case("iterative-order-ridge", lambda: _ridge_iterative(), "mixed_nan"),
+    Case("iterative-zero-iterations", _iterative(max_iter=0), "mixed_nan"),
+    Case("iterative-sentinel", _iterative(missing_values=-1.0), "sentinel"),
     # PCA / TruncatedSVD
     Case("pca", lambda: PCA(n_components=3), "dense"),
     Case("pca-all", PCA, "dense"),

@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     encoders,
     functions,
     impute,
+    iterative,
     nonlinear,
     polynomial,
     scalers,

@@ -14,7 +14,7 @@ from ..registry import register_converter
 from ._checks import exact_in_float32, refuse
 
 
-def _numeric_missing_value(estimator) -> float:
+def numeric_missing_value(estimator) -> float:
     value = estimator.missing_values
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         exact_in_float32(estimator, "missing_values", float(value))
@@ -80,7 +80,7 @@ def _fill(estimator, kind: str, x, statistics: list):
             mask = ops.logical_or(mask, ops.not_equal(passed, 0.0))  # always false; keeps the check
         values = [category_text(v) for v in statistics]
         return categories.fill_text_where(x, mask, values), mask
-    mask = affine.missing_mask(x, _numeric_missing_value(estimator))
+    mask = affine.missing_mask(x, numeric_missing_value(estimator))
     values = [np.nan if is_nan(v) else v for v in statistics]
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
         raise refuse(estimator, "statistics_", statistics, "numeric columns need numeric statistics.")
@@ -128,11 +128,11 @@ def convert_simple_imputer(estimator, x):
                 "its 0/1 columns would sit beside text columns; add a MissingIndicator on the "
                 "raw columns in its own ColumnTransformer entry instead.",
             )
-        y = records.concat([y, _indicate(estimator.indicator_, masks[0])])
+        y = records.concat([y, indicate(estimator.indicator_, masks[0])])
     return y
 
 
-def _indicate(indicator, mask):
+def indicate(indicator, mask):
     """MissingIndicator's output for a precomputed missing mask."""
     n_features = int(mask.shape[-1])
     features = np.asarray(indicator.features_, dtype=np.int64)
@@ -159,4 +159,4 @@ def _indicate(indicator, mask):
     ),
 )
 def convert_missing_indicator(estimator, x):
-    return _indicate(estimator, affine.missing_mask(x, _numeric_missing_value(estimator)))
+    return indicate(estimator, affine.missing_mask(x, numeric_missing_value(estimator)))
