@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, Normalizer, OneHotEncoder, StandardScaler
 
@@ -23,6 +24,15 @@ from keras_embed_prep.errors import (
 )
 
 X = np.arange(24, dtype=float).reshape(8, 3)
+
+
+def _iterative(**kw):
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    X_nan = X.copy()
+    X_nan[::3, 1] = np.nan
+    return IterativeImputer(random_state=0, **kw).fit(X_nan)
 
 
 class _Identity(TransformerMixin, BaseEstimator):
@@ -89,6 +99,16 @@ def _mlp(width):
             UnsupportedEstimatorError,
             r"LabelEncoder does not convert: it encodes targets \(y\).*embed\(\.\.\., target=\.\.\.\)",
         ),
+        (
+            lambda: _iterative(estimator=KNeighborsRegressor(n_neighbors=2)),
+            UnsupportedParameterError,
+            r"IterativeImputer\(estimator='KNeighborsRegressor'\) is not supported: only linear regressors",
+        ),
+        (
+            lambda: _iterative(sample_posterior=True),
+            UnsupportedParameterError,
+            r"IterativeImputer\(sample_posterior=True\)",
+        ),
     ],
     ids=[
         "unfitted",
@@ -102,6 +122,8 @@ def _mlp(width):
         "text-output",
         "own-transformer-first-in-a-fitted-pipeline",
         "target-encoder-among-features",
+        "iterative-nonlinear-estimator",
+        "iterative-sample-posterior",
     ],
 )
 def test_to_keras_refuses_by_name(make, error, match):

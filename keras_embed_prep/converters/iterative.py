@@ -26,11 +26,11 @@ def _limit(estimator, name: str, value, n_columns: int) -> np.ndarray:
     return limit
 
 
-def _predict(estimator, x):
-    """``estimator.predict(x)`` of a linear regressor, as a float64 ``(batch, 1)`` tensor."""
+def _predict(imputer, estimator, x):
+    """``estimator.predict(x)`` of a regressor of ``imputer``, as a float64 ``(batch, 1)`` tensor."""
     if type(estimator) not in LINEAR:
         raise refuse(
-            estimator,
+            imputer,
             "estimator",
             type(estimator).__name__,
             f"only linear regressors convert: {', '.join(c.__name__ for c in LINEAR)}.",
@@ -62,7 +62,7 @@ def convert_iterative_imputer(estimator, x):
     iterated = filled
     for step in estimator.imputation_sequence_ if estimator.n_iter_ else []:
         j = int(step.feat_idx)
-        predicted = _predict(step.estimator, affine.take_columns(iterated, step.neighbor_feat_idx))
+        predicted = _predict(estimator, step.estimator, affine.take_columns(iterated, step.neighbor_feat_idx))
         predicted = ops.clip(predicted, np.float64(low[j]), np.float64(high[j]))
         column = np.arange(n) == j
         iterated = ops.where(ops.logical_and(mask, column), predicted, iterated)
