@@ -86,6 +86,7 @@ def network_split(model: keras.Model) -> Split | None:
     The network is the first float32 weighted layer or nested model and everything that reads
     its outputs; preprocessing keeps float64 until its final cast, so it never counts.
     """
+    model = getattr(model, "_functional", None) or model  # a Sequential keeps its graph there
     nodes = graph_nodes(model)
     if not nodes:
         return None

@@ -233,7 +233,9 @@ def verify(
     ours = keras_model.predict(to_inputs(X, keras_model), batch_size=batch_size, verbose=0)
     reference = reference_transform(preprocessor, X)
     if model is not None:
-        reference = model.predict(reference.astype(np.float32), batch_size=batch_size, verbose=0)
+        return _verify_network(
+            preprocessor, keras_model, model, to_inputs(X, keras_model), ours, reference, rtol, atol
+        )
     columns = None
     if model is None and hasattr(preprocessor, "get_feature_names_out"):
         try:
@@ -241,6 +243,46 @@ def verify(
         except (AttributeError, TypeError, ValueError):  # names are cosmetic; some steps have none
             columns = None
     return compare(ours, reference, rtol=rtol, atol=atol, columns=columns)
+
+
+def _verify_network(preprocessor, embedded, model, inputs, ours, boundary, rtol, atol) -> ParityReport:
+    """An embedded model against ``model(boundary)``: the boundary strictly, the outputs within the bound.
+
+    The boundary is the embedded model's own where it computes it as one tensor; where it is
+    fused into the first layer, it is ``to_keras(preprocessor)``'s (the same converters).
+    """
+    from .bounds import network_bound, network_split
+    from .convert import to_keras
+
+    x = boundary.astype(np.float32)
+    reference = model.predict(x, verbose=0)
+    split, note = network_split(embedded), ""
+    if (
+        split is not None
+        and len(split.boundary) == 1
+        and tuple(split.boundary[0].shape) == (None, x.shape[1])
+    ):
+        ours_x = keras.Model(embedded.inputs, split.boundary[0]).predict(inputs, verbose=0)
+    else:
+        note = "the boundary is fused into the first layer: compared as to_keras(preprocessor) computes it"
+        ours_x = to_keras(preprocessor).predict(inputs, verbose=0)
+    ours_x = np.asarray(ours_x, dtype=np.float64)
+    pre = compare(ours_x, boundary, rtol=rtol, atol=atol)
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(ours_x - x.astype(np.float64))
+    own = network_split(model)
+    bounds, why = (None, "no graph") if own is None else network_bound(own, [x], [gap])
+    bound = None if bounds is None or len(bounds) != 1 else next(iter(bounds.values()))
+    flat = np.asarray(reference).reshape(len(x), -1)
+    report = compare(
+        np.asarray(ours).reshape(len(x), -1),
+        flat,
+        rtol=rtol,
+        atol=atol,
+        bound=None if bound is None else bound.reshape(flat.shape),
+    )
+    report.preprocessing, report.note = pre, "; ".join(n for n in (note, why) if n)
+    return report
 
 
 def merge_reports(reports: Iterable[ParityReport]) -> ParityReport:
