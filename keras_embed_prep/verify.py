@@ -31,17 +31,38 @@ class ParityReport:
     rtol: float
     atol: float
     columns: list[str] = field(default_factory=list)
+    #: Per column, the largest ``|d| / tolerance`` (above 1 is a violation); None where not computed.
+    worst_ratio: np.ndarray | None = None
+    #: True when the tolerance includes the network's float32 rounding bound (see ``bounds``).
+    bounded: bool = False
+    #: The preprocessing boundary's own report (the tensor the user's model receives), if checked.
+    preprocessing: ParityReport | None = None
+    #: Why a part was checked as it was (a layer the bound does not cover, ...).
+    note: str = ""
 
     @property
     def passed(self) -> bool:
-        return not (self.nan_mismatches.any() or self.violations.any())
+        own = not (self.nan_mismatches.any() or self.violations.any())
+        return own and (self.preprocessing is None or self.preprocessing.passed)
+
+    def worst(self) -> int:
+        """The column to name: a NaN mismatch, else the violation furthest over, else the largest error."""
+        if not len(self.max_abs_error):
+            return 0
+        size = self.worst_ratio if self.worst_ratio is not None else self.max_abs_error
+        bad = self.violations + self.nan_mismatches
+        if bad.any():
+            size = np.where(self.nan_mismatches > 0, np.inf, np.where(bad > 0, size, -np.inf))
+        return int(np.argmax(size))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "passed": self.passed,
             "rows": self.rows,
             "rtol": self.rtol,
             "atol": self.atol,
+            "bounded": self.bounded,
+            "worst_ratio": None if self.worst_ratio is None else float(self.worst_ratio.max(initial=0.0)),
             "max_abs_error": float(self.max_abs_error.max(initial=0.0)),
             "max_rel_error": float(self.max_rel_error.max(initial=0.0)),
             "columns": [
@@ -62,11 +83,27 @@ class ParityReport:
                 )
             ],
         }
+        if self.note:
+            out["note"] = self.note
+        if self.preprocessing is not None:
+            out["preprocessing"] = self.preprocessing.to_dict()
+        return out
 
     def __str__(self) -> str:
-        lines = [
+        bound = " + float32 rounding bound of the network" if self.bounded else ""
+        lines = []
+        if self.preprocessing is not None:
+            pre = self.preprocessing
+            k = pre.worst()
+            lines.append(
+                f"preprocessing {'PASSED' if pre.passed else 'FAILED'}: {len(pre.columns)} columns, worst "
+                f"{pre.columns[k] if pre.columns else '-'} at {_ratio(pre, k)} of |d| <= {pre.atol:g} + "
+                f"{pre.rtol:g}*|ref|"
+            )
+        lines += [
             f"parity {'PASSED' if self.passed else 'FAILED'}: {self.rows} rows, "
-            f"{len(self.columns)} output columns, tolerance |d| <= {self.atol:g} + {self.rtol:g}*|ref|",
+            f"{len(self.columns)} output columns, "
+            f"tolerance |d| <= {self.atol:g} + {self.rtol:g}*|ref|{bound}",
             f"{'column':<24} {'max abs err':>12} {'max rel err':>12} {'NaN diff':>9} {'over tol':>9}",
         ]
         for c in self.to_dict()["columns"]:
@@ -74,16 +111,33 @@ class ParityReport:
                 f"{c['column'][:24]:<24} {c['max_abs_error']:>12.3g} {c['max_rel_error']:>12.3g} "
                 f"{c['nan_mismatches']:>9d} {c['violations']:>9d}"
             )
+        if self.note:
+            lines.append(f"note: {self.note}")
         return "\n".join(lines)
 
 
+def _ratio(report: ParityReport, k: int) -> str:
+    """``worst_ratio`` of column ``k`` as text ("0.31x")."""
+    if report.worst_ratio is None or not len(report.worst_ratio):
+        return "-"
+    return f"{report.worst_ratio[k]:.3g}x"
+
+
 def compare(
-    ours: Any, reference: Any, *, rtol: float = RTOL, atol: float = ATOL, columns=None
+    ours: Any,
+    reference: Any,
+    *,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    columns=None,
+    bound: Any = None,
 ) -> ParityReport:
     """Elementwise comparison of a float32 result with scikit-learn's reference.
 
     The reference is rounded to float32 first (a float32 output cannot do better);
     equal values (infinities included) count as zero error, NaN must be NaN in both.
+    ``bound`` (same shape, optional) widens each value's tolerance by the float32 rounding
+    bound of a network's arithmetic (:func:`keras_embed_prep.bounds.network_bound`).
     """
     ours = np.asarray(ours, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -103,7 +157,12 @@ def compare(
     both = ~(nan_ours | nan_ref)
     diff = np.where(both, diff, 0.0)
     rel = np.where(both, rel, 0.0)
-    violations = diff > atol + rtol * np.where(both, np.abs(ref), 0.0)
+    tolerance = atol + rtol * np.where(both, np.abs(ref), 0.0)
+    if bound is not None:
+        tolerance = tolerance + np.asarray(bound, dtype=np.float64).reshape(tolerance.shape)
+    violations = diff > tolerance
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(diff == 0, 0.0, diff / tolerance)
     if columns is None or len(columns) != ours.shape[1]:
         columns = [str(i) for i in range(ours.shape[1])]
     return ParityReport(
@@ -115,6 +174,8 @@ def compare(
         rtol=rtol,
         atol=atol,
         columns=list(columns),
+        worst_ratio=ratio.max(axis=0, initial=0.0),
+        bounded=bound is not None,
     )
 
 
@@ -187,7 +248,9 @@ def verify(
     ours = _predicted(keras_model, to_inputs(X, keras_model), batch_size)
     reference = reference_transform(preprocessor, X)
     if model is not None:
-        reference = model.predict(reference.astype(np.float32), batch_size=batch_size, verbose=0)
+        return _verify_network(
+            preprocessor, keras_model, model, to_inputs(X, keras_model), ours, reference, rtol, atol
+        )
     columns = None
     if model is None and hasattr(preprocessor, "get_feature_names_out"):
         try:
@@ -195,6 +258,46 @@ def verify(
         except (AttributeError, TypeError, ValueError):  # names are cosmetic; some steps have none
             columns = None
     return compare(ours, reference, rtol=rtol, atol=atol, columns=columns)
+
+
+def _verify_network(preprocessor, embedded, model, inputs, ours, boundary, rtol, atol) -> ParityReport:
+    """An embedded model against ``model(boundary)``: the boundary strictly, the outputs within the bound.
+
+    The boundary is the embedded model's own where it computes it as one tensor; where it is
+    fused into the first layer, it is ``to_keras(preprocessor)``'s (the same converters).
+    """
+    from .bounds import network_bound, network_split
+    from .convert import to_keras
+
+    x = boundary.astype(np.float32)
+    reference = model.predict(x, verbose=0)
+    split, note = network_split(embedded), ""
+    if (
+        split is not None
+        and len(split.boundary) == 1
+        and tuple(split.boundary[0].shape) == (None, x.shape[1])
+    ):
+        ours_x = keras.Model(embedded.inputs, split.boundary[0]).predict(inputs, verbose=0)
+    else:
+        note = "the boundary is fused into the first layer: compared as to_keras(preprocessor) computes it"
+        ours_x = to_keras(preprocessor).predict(inputs, verbose=0)
+    ours_x = np.asarray(ours_x, dtype=np.float64)
+    pre = compare(ours_x, boundary, rtol=rtol, atol=atol)
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(ours_x - x.astype(np.float64))
+    own = network_split(model)
+    bounds, why = (None, "no graph") if own is None else network_bound(own, [x], [gap])
+    bound = None if bounds is None or len(bounds) != 1 else next(iter(bounds.values()))
+    flat = np.asarray(reference).reshape(len(x), -1)
+    report = compare(
+        np.asarray(ours).reshape(len(x), -1),
+        flat,
+        rtol=rtol,
+        atol=atol,
+        bound=None if bound is None else bound.reshape(flat.shape),
+    )
+    report.preprocessing, report.note = pre, "; ".join(n for n in (note, why) if n)
+    return report
 
 
 def merge_reports(reports: Iterable[ParityReport]) -> ParityReport:
@@ -244,4 +347,8 @@ def merge_reports(reports: Iterable[ParityReport]) -> ParityReport:
         rtol=first.rtol,
         atol=first.atol,
         columns=list(first.columns),
+        worst_ratio=None
+        if any(r.worst_ratio is None for r in reports)
+        else np.max([r.worst_ratio for r in reports], axis=0),
+        bounded=first.bounded,
     )

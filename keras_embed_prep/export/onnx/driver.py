@@ -15,6 +15,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from ...blocks.checks import check_reasons
+from ...bounds import network_split
 from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
 from ..signatures import serving
@@ -46,17 +47,22 @@ def _onnx_tools():
 def export_onnx(model, path: Path, *, sample, rtol: float, atol: float) -> ParityReport:
     """Convert ``model``, check the ONNX file against it, and write the file only if it passes."""
     onnx, ort = _onnx_tools()
-    specs, serve = serving(model)
+    # Converted with the network's boundary as extra outputs, so the check sees both parts of the
+    # very graph that is written (the extra outputs are dropped before writing).
+    split = network_split(model)
+    checked = probes.with_boundary(model, split)
+    specs, serve = serving(checked)
     concrete = tf.function(serve, input_signature=[specs]).get_concrete_function()
     # The Keras side first: tf2onnx's freezing leaves the traced function unusable.
-    accepted, rejected = probes.keras_rows(model, concrete, sample)
-    expected = probes.eager_outputs(model, accepted)
+    accepted, rejected = probes.keras_rows(checked, concrete, sample)
+    expected = probes.eager_outputs(checked, accepted)
 
-    proto, log, checks = _tf2onnx_convert(model, concrete)
+    proto, log, checks = _tf2onnx_convert(checked, concrete)
     _refuse_unconverted(onnx, proto, log)
     session = _session(onnx, ort, model, proto, log)
-    report = probes.onnx_parity(model, session, accepted, expected, rtol=rtol, atol=atol)
+    report = probes.onnx_parity(model, session, accepted, expected, split=split, rtol=rtol, atol=atol)
     probes.check_rejections(model, session, rejected, checks)
+    proto = probes.without_boundary(proto)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(proto.SerializeToString())
     return report

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from ...blocks.checks import check_reasons
+from ...bounds import Split, network_bound
 from ...columns import MARKERS
 from ...errors import ExportError, InputError
 from ...inputs import to_inputs
@@ -200,10 +201,39 @@ def check_rejections(model, session, rejected, checks: list[str], limit: int = 8
         )
 
 
-def onnx_parity(model, session, rows, expected, *, rtol: float, atol: float) -> ParityReport:
-    """onnxruntime on ``rows`` against the Keras model's ``expected`` outputs.
+#: Output names of the boundary tensors added to the graph for the check (see :func:`with_boundary`).
+BOUNDARY = "kep_boundary_"
 
-    Raises ExportError naming the worst output column if they differ.
+
+def with_boundary(model, split: Split | None):
+    """``model`` with its network's boundary tensors as extra outputs (:data:`BOUNDARY` ``0``, ...)."""
+    if split is None:
+        return model
+    outputs = {**split.outputs, **{f"{BOUNDARY}{k}": t for k, t in enumerate(split.boundary)}}
+    return keras.Model(model.inputs, outputs, name=model.name)
+
+
+def without_boundary(proto):
+    """``proto`` without the boundary outputs, and without the nodes that only fed them."""
+    kept = [o for o in proto.graph.output if not o.name.startswith(BOUNDARY)]
+    del proto.graph.output[:]
+    proto.graph.output.extend(kept)
+    while True:
+        read = {name for n in proto.graph.node for name in n.input} | {o.name for o in kept}
+        dead = [n for n in proto.graph.node if not any(out in read for out in n.output)]
+        if not dead:
+            return proto
+        for node in dead:
+            proto.graph.node.remove(node)
+
+
+def onnx_parity(model, session, rows, expected, *, split, rtol: float, atol: float) -> ParityReport:
+    """onnxruntime on ``rows`` against the Keras model's ``expected`` outputs, in two parts.
+
+    The boundary outputs (the tensors the network receives) at the strict rule; the model's
+    outputs at the strict rule plus the network's float32 rounding bound on each row
+    (:func:`keras_embed_prep.bounds.network_bound`). Raises ExportError naming the part and
+    the worst column if they differ.
     """
     names = [o.name for o in session.get_outputs()]
     try:
@@ -218,36 +248,66 @@ def onnx_parity(model, session, rows, expected, *, rtol: float, atol: float) -> 
             f"The ONNX graph of {model.name!r} has outputs {sorted(got)}, the model {sorted(expected)}. "
             "Nothing was written."
         )
+    got = {k: _as_numpy(v).reshape(expected[k].shape) for k, v in got.items()}
+    keys = [k for k in expected if k.startswith(BOUNDARY)]
+    pre, bounds, note = None, None, "" if split is None else "no boundary"
+    if keys:
+        pre = _joined([_flat_compare(k, got[k], expected[k], rtol=rtol, atol=atol) for k in keys])
+        with np.errstate(invalid="ignore"):
+            gaps = [np.abs(got[k].astype(np.float64) - expected[k].astype(np.float64)) for k in keys]
+        bounds, note = network_bound(split, [expected[k] for k in keys], gaps)
     reports = []
     for key, ref in expected.items():
-        ours = _as_numpy(got[key]).reshape(ref.shape)
+        if key in keys:
+            continue
         if ref.dtype == object:
-            differ = int((ours.astype(str) != ref.astype(str)).sum())
+            differ = int((got[key].astype(str) != ref.astype(str)).sum())
             if differ:
                 raise ExportError(
                     f"The ONNX export of {model.name!r} differs from the Keras model in output {key!r}: "
                     f"{differ} of {ref.size} labels differ. Nothing was written."
                 )
             continue
-        columns = [f"{key}[{j}]" for j in range(1 if ref.ndim == 1 else int(np.prod(ref.shape[1:])))]
-        flat = (ref.reshape(len(ref), -1), ours.reshape(len(ours), -1)) if ref.ndim > 1 else (ref, ours)
-        reports.append(compare(flat[1], flat[0], rtol=rtol, atol=atol, columns=columns))
+        bound = None if bounds is None else bounds.get(key)
+        reports.append(_flat_compare(key, got[key], ref, rtol=rtol, atol=atol, bound=bound))
     report = (
         _joined(reports) if reports else compare(np.zeros((0, 1)), np.zeros((0, 1)), rtol=rtol, atol=atol)
     )
+    report.preprocessing, report.note = pre, note
+    if pre is not None and not pre.passed:
+        raise ExportError(_failure(model, pre, "in its preprocessing (the tensor its network receives)"))
     if not report.passed:
-        bad = report.violations + report.nan_mismatches
-        worst = int(
-            np.argmax(np.where(bad > 0, np.inf, report.max_abs_error) if bad.any() else report.max_abs_error)
-        )
-        raise ExportError(
-            f"The ONNX export of {model.name!r} differs from the Keras model on {report.rows} probe rows: "
-            f"worst column {report.columns[worst]}, max abs error {report.max_abs_error[worst]:.3g}, "
-            f"max rel error {report.max_rel_error[worst]:.3g}, {int(report.violations[worst])} value(s) over "
-            f"|d| <= {atol:g} + {rtol:g}*|ref| and {int(report.nan_mismatches[worst])} NaN mismatch(es). "
-            f"Nothing was written.\n{report}"
-        )
+        raise ExportError(_failure(model, report, "in its network's outputs" if keys else ""))
     return report
+
+
+def _flat_compare(key, ours, ref, *, rtol, atol, bound=None) -> ParityReport:
+    """``compare`` of one output, its columns named ``key[j]``."""
+    width = 1 if ref.ndim == 1 else int(np.prod(ref.shape[1:]))
+    flat = (ours.reshape(len(ours), -1), ref.reshape(len(ref), -1)) if ref.ndim > 1 else (ours, ref)
+    if bound is not None:
+        bound = np.asarray(bound).reshape(flat[1].shape)
+    columns = [f"{key}[{j}]" for j in range(width)]
+    return compare(flat[0], flat[1], rtol=rtol, atol=atol, columns=columns, bound=bound)
+
+
+def _failure(model, report: ParityReport, part: str) -> str:
+    """The ExportError text of a failed part: where, by how much, against which tolerance."""
+    k = report.worst()
+    tolerance = f"|d| <= {report.atol:g} + {report.rtol:g}*|ref|"
+    if report.bounded:
+        tolerance += " + the network's float32 rounding bound"
+    elif report.note:
+        tolerance += f" ({report.note})"
+    ratio = "" if report.worst_ratio is None else f" (worst {report.worst_ratio[k]:.3g}x its tolerance)"
+    table = "" if len(report.columns) > 40 else f"\n{report}"
+    return (
+        f"The ONNX export of {model.name!r} differs from the Keras model {part + ' ' if part else ''}on "
+        f"{report.rows} probe rows: worst column {report.columns[k]}, max abs error "
+        f"{report.max_abs_error[k]:.3g}, max rel error {report.max_rel_error[k]:.3g}, "
+        f"{int(report.violations[k])} value(s) over {tolerance}{ratio} and "
+        f"{int(report.nan_mismatches[k])} NaN mismatch(es). Nothing was written.{table}"
+    )
 
 
 def _joined(reports: list[ParityReport]) -> ParityReport:
@@ -261,4 +321,6 @@ def _joined(reports: list[ParityReport]) -> ParityReport:
         rtol=reports[0].rtol,
         atol=reports[0].atol,
         columns=[c for r in reports for c in r.columns],
+        worst_ratio=np.concatenate([r.worst_ratio for r in reports]),
+        bounded=any(r.bounded for r in reports),
     )
