@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .errors import ShapeMismatchError
 from .inputs import to_inputs
@@ -16,6 +17,9 @@ from .inputs import to_inputs
 #: DESIGN.md's float32 tolerance: |ours - ref| <= ATOL + RTOL * |ref|, elementwise.
 RTOL = 1e-5
 ATOL = 1e-6
+#: Values (rows x output columns) densified and compared at once. ``verify`` streams rows in chunks of
+#: about this many values, so a wide output (a one-hot block of 200,000 categories) is never dense whole.
+CHUNK_VALUES = 2**23
 
 
 @dataclass
@@ -84,9 +88,9 @@ def compare(
     The reference is rounded to float32 first (a float32 output cannot do better);
     equal values (infinities included) count as zero error, NaN must be NaN in both.
     """
-    ours = np.asarray(ours, dtype=np.float64)
+    ours = _floats(ours)
     with np.errstate(over="ignore", invalid="ignore"):
-        ref = np.asarray(reference, dtype=np.float64).astype(np.float32).astype(np.float64)
+        ref = _floats(reference).astype(np.float32, copy=False)
     if ours.ndim == 1:
         ours = ours[:, None]
     if ref.ndim == 1:
@@ -95,6 +99,38 @@ def compare(
         raise ShapeMismatchError(
             f"The converted model returned shape {ours.shape}, scikit-learn {ref.shape}."
         )
+    n_rows, width = ours.shape
+    max_abs, max_rel = np.zeros(width), np.zeros(width)
+    nan_mismatches, violations = np.zeros(width, dtype=np.int64), np.zeros(width, dtype=np.int64)
+    # A column equal in every row (most of a wide one-hot block) has no error: the elementwise
+    # arithmetic below runs on the other columns only. NaN is unequal to itself, so it stays below.
+    check = np.flatnonzero(~(ours == ref).all(axis=0)) if atol >= 0 and rtol >= 0 else np.arange(width)
+    if check.size:
+        errors = _errors(ours[:, check].astype(np.float64), ref[:, check].astype(np.float64), rtol, atol)
+        max_abs[check], max_rel[check], nan_mismatches[check], violations[check] = errors
+    if columns is None or len(columns) != ours.shape[1]:
+        columns = [str(i) for i in range(ours.shape[1])]
+    return ParityReport(
+        rows=n_rows,
+        max_abs_error=max_abs,
+        max_rel_error=max_rel,
+        nan_mismatches=nan_mismatches,
+        violations=violations,
+        rtol=rtol,
+        atol=atol,
+        columns=list(columns),
+    )
+
+
+def _floats(values: Any) -> np.ndarray:
+    """``values`` as a float array, float32 or float64 kept as they are (no copy)."""
+    array = np.asarray(values)
+    return array if array.dtype in (np.float32, np.float64) else array.astype(np.float64)
+
+
+def _errors(ours: np.ndarray, ref: np.ndarray, rtol: float, atol: float):
+    """Per column of float64 ``ours`` and float32-rounded ``ref``: max abs and rel error, NaN
+    mismatches, values over tolerance."""
     nan_ours, nan_ref = np.isnan(ours), np.isnan(ref)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         diff = np.where(ours == ref, 0.0, np.abs(ours - ref))
@@ -103,17 +139,11 @@ def compare(
     diff = np.where(both, diff, 0.0)
     rel = np.where(both, rel, 0.0)
     violations = diff > atol + rtol * np.where(both, np.abs(ref), 0.0)
-    if columns is None or len(columns) != ours.shape[1]:
-        columns = [str(i) for i in range(ours.shape[1])]
-    return ParityReport(
-        rows=ours.shape[0],
-        max_abs_error=diff.max(axis=0, initial=0.0),
-        max_rel_error=rel.max(axis=0, initial=0.0),
-        nan_mismatches=(nan_ours != nan_ref).sum(axis=0),
-        violations=violations.sum(axis=0),
-        rtol=rtol,
-        atol=atol,
-        columns=list(columns),
+    return (
+        diff.max(axis=0, initial=0.0),
+        rel.max(axis=0, initial=0.0),
+        (nan_ours != nan_ref).sum(axis=0),
+        violations.sum(axis=0),
     )
 
 
@@ -136,12 +166,49 @@ def as_served(X: Any) -> Any:
     return array
 
 
+def reference_output(preprocessor: Any, X: Any) -> np.ndarray | sp.csr_matrix:
+    """``preprocessor.transform`` on the float32-rounded rows a served model sees, float64.
+
+    Sparse output stays sparse (CSR), so a wide one-hot block costs its nonzeros only;
+    :func:`dense_rows` densifies a chunk of it.
+    """
+    out = preprocessor.transform(as_served(X))
+    if sp.issparse(out):
+        return sp.csr_matrix(out, dtype=np.float64)
+    return np.asarray(out, dtype=np.float64)
+
+
 def reference_transform(preprocessor: Any, X: Any) -> np.ndarray:
     """``preprocessor.transform`` on the float32-rounded rows a served model sees, dense float64."""
-    out = preprocessor.transform(as_served(X))
-    if hasattr(out, "toarray"):
-        out = out.toarray()
-    return np.asarray(out, dtype=np.float64)
+    return dense_rows(reference_output(preprocessor, X), slice(None))
+
+
+def dense_rows(matrix: np.ndarray | sp.spmatrix, rows: slice, dtype: Any = np.float64) -> np.ndarray:
+    """Rows ``rows`` of a dense or sparse 2-D matrix, as a dense array of ``dtype``."""
+    part = matrix[rows]
+    if sp.issparse(part):
+        return part.astype(dtype, copy=False).toarray()
+    return np.asarray(part, dtype=dtype)
+
+
+def row_chunks(n_rows: int, width: int, batch_size: int = 4096) -> list[slice]:
+    """Slices of ``n_rows`` rows, each at most ``batch_size`` rows and about :data:`CHUNK_VALUES`
+    values at ``width`` columns (at least one row; one empty slice for no rows)."""
+    step = max(1, min(batch_size, CHUNK_VALUES // max(1, width)))
+    return [slice(start, start + step) for start in range(0, max(n_rows, 1), step)]
+
+
+def _take(feeds: Any, rows: slice) -> Any:
+    """Rows ``rows`` of what :func:`to_inputs` returned (an array, a tensor, or a dict of them)."""
+    if isinstance(feeds, dict):
+        return {name: value[rows] for name, value in feeds.items()}
+    return feeds[rows]
+
+
+def _output_width(keras_model: keras.Model) -> int:
+    """The widest output of ``keras_model`` (1 where unknown)."""
+    widths = [int(t.shape[-1]) if len(t.shape) > 1 and t.shape[-1] else 1 for t in keras_model.outputs]
+    return max(widths, default=1)
 
 
 def verify(
@@ -164,22 +231,36 @@ def verify(
     Both sides see the same values: converted models take float32 inputs, so the
     reference is computed on ``X`` rounded to float32 (see :func:`as_served`).
 
+    Rows are compared in chunks of at most ``batch_size`` rows and about
+    :data:`CHUNK_VALUES` output values, against scikit-learn's output kept sparse
+    where it is sparse: memory stays bounded on wide one-hot outputs, and the
+    report is the same as for one comparison of all rows.
+
     Returns
     -------
     ParityReport
         ``report.passed``, per-column errors, ``str(report)`` prints a table.
     """
-    ours = keras_model.predict(to_inputs(X, keras_model), batch_size=batch_size, verbose=0)
-    reference = reference_transform(preprocessor, X)
-    if model is not None:
-        reference = model.predict(reference.astype(np.float32), batch_size=batch_size, verbose=0)
+    feeds = to_inputs(X, keras_model)
+    reference = reference_output(preprocessor, X)
+    n_rows, width = reference.shape
     columns = None
     if model is None and hasattr(preprocessor, "get_feature_names_out"):
         try:
             columns = [str(c) for c in preprocessor.get_feature_names_out()]
         except (AttributeError, TypeError, ValueError):  # names are cosmetic; some steps have none
             columns = None
-    return compare(ours, reference, rtol=rtol, atol=atol, columns=columns)
+    report = None
+    for rows in row_chunks(n_rows, max(width, _output_width(keras_model)), batch_size):
+        ours = keras_model.predict_on_batch(_take(feeds, rows))
+        # float32: what compare rounds scikit-learn's output to, and what the original model takes.
+        expected = dense_rows(reference, rows, np.float32)
+        if model is not None:
+            expected = model.predict_on_batch(expected)
+        part = compare(ours, expected, rtol=rtol, atol=atol, columns=columns)
+        # Merged as it goes: one report per chunk kept until the end would cost chunks x columns.
+        report = part if report is None else merge_reports([report, part])
+    return report
 
 
 def merge_reports(reports: Iterable[ParityReport]) -> ParityReport:
