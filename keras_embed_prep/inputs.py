@@ -124,8 +124,10 @@ def _as_text(name: str, values: Any):
     if isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object)
     values = np.asarray(values, dtype=object)
-    flat = [category_text(v) for v in values.ravel().tolist()]
-    return tf.constant(np.array(flat, dtype=str).reshape(values.shape))
+    # A str is its own text (category_text(v) == v): only other values go through category_text.
+    flat = [v if type(v) is str else category_text(v) for v in values.ravel().tolist()]
+    tensor = tf.constant(flat, dtype=tf.string)  # from a list: no numpy unicode copy in between
+    return tensor if values.ndim == 1 else tf.reshape(tensor, values.shape)
 
 
 def required_columns(preprocessor: Any, columns: Any, *, where: str) -> list[str] | None:
@@ -250,5 +252,6 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
         for t in inputs
     }
     if any(t.dtype == "string" for t in inputs):  # Keras refuses a call mixing arrays and tensors
-        feeds = {k: tf.convert_to_tensor(v) for k, v in feeds.items()}
+        # tf.constant, not tf.convert_to_tensor: half the overhead a column (tf.is_tensor costs as much).
+        feeds = {k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in feeds.items()}
     return feeds

@@ -2,181 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .blocks.checks import refusal_reason
-from .errors import InputError, ShapeMismatchError
+from .errors import InputError
 from .inputs import to_inputs
+from .parity import ATOL, RTOL, ParityReport, compare, merge_reports  # noqa: F401  (verify's public names)
 
-#: DESIGN.md's float32 tolerance: |ours - ref| <= ATOL + RTOL * |ref|, elementwise.
-RTOL = 1e-5
-ATOL = 1e-6
-
-
-@dataclass
-class ParityReport:
-    """Per output column: max absolute and relative error, NaN agreement; overall pass/fail."""
-
-    rows: int
-    max_abs_error: np.ndarray
-    max_rel_error: np.ndarray
-    nan_mismatches: np.ndarray
-    violations: np.ndarray
-    rtol: float
-    atol: float
-    columns: list[str] = field(default_factory=list)
-    #: Per column, the largest ``|d| / tolerance`` (above 1 is a violation); None where not computed.
-    worst_ratio: np.ndarray | None = None
-    #: True when the tolerance includes the network's float32 rounding bound (see ``bounds``).
-    bounded: bool = False
-    #: The preprocessing boundary's own report (the tensor the user's model receives), if checked.
-    preprocessing: ParityReport | None = None
-    #: Why a part was checked as it was (a layer the bound does not cover, ...).
-    note: str = ""
-
-    @property
-    def passed(self) -> bool:
-        own = not (self.nan_mismatches.any() or self.violations.any())
-        return own and (self.preprocessing is None or self.preprocessing.passed)
-
-    def worst(self) -> int:
-        """The column to name: a NaN mismatch, else the violation furthest over, else the largest error."""
-        if not len(self.max_abs_error):
-            return 0
-        size = self.worst_ratio if self.worst_ratio is not None else self.max_abs_error
-        bad = self.violations + self.nan_mismatches
-        if bad.any():
-            size = np.where(self.nan_mismatches > 0, np.inf, np.where(bad > 0, size, -np.inf))
-        return int(np.argmax(size))
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "passed": self.passed,
-            "rows": self.rows,
-            "rtol": self.rtol,
-            "atol": self.atol,
-            "bounded": self.bounded,
-            "worst_ratio": None if self.worst_ratio is None else float(self.worst_ratio.max(initial=0.0)),
-            "max_abs_error": float(self.max_abs_error.max(initial=0.0)),
-            "max_rel_error": float(self.max_rel_error.max(initial=0.0)),
-            "columns": [
-                {
-                    "column": c,
-                    "max_abs_error": float(a),
-                    "max_rel_error": float(r),
-                    "nan_mismatches": int(n),
-                    "violations": int(v),
-                }
-                for c, a, r, n, v in zip(
-                    self.columns,
-                    self.max_abs_error,
-                    self.max_rel_error,
-                    self.nan_mismatches,
-                    self.violations,
-                    strict=True,
-                )
-            ],
-        }
-        if self.note:
-            out["note"] = self.note
-        if self.preprocessing is not None:
-            out["preprocessing"] = self.preprocessing.to_dict()
-        return out
-
-    def __str__(self) -> str:
-        bound = " + float32 rounding bound of the network" if self.bounded else ""
-        lines = []
-        if self.preprocessing is not None:
-            pre = self.preprocessing
-            k = pre.worst()
-            lines.append(
-                f"preprocessing {'PASSED' if pre.passed else 'FAILED'}: {len(pre.columns)} columns, worst "
-                f"{pre.columns[k] if pre.columns else '-'} at {_ratio(pre, k)} of |d| <= {pre.atol:g} + "
-                f"{pre.rtol:g}*|ref|"
-            )
-        lines += [
-            f"parity {'PASSED' if self.passed else 'FAILED'}: {self.rows} rows, "
-            f"{len(self.columns)} output columns, "
-            f"tolerance |d| <= {self.atol:g} + {self.rtol:g}*|ref|{bound}",
-            f"{'column':<24} {'max abs err':>12} {'max rel err':>12} {'NaN diff':>9} {'over tol':>9}",
-        ]
-        for c in self.to_dict()["columns"]:
-            lines.append(
-                f"{c['column'][:24]:<24} {c['max_abs_error']:>12.3g} {c['max_rel_error']:>12.3g} "
-                f"{c['nan_mismatches']:>9d} {c['violations']:>9d}"
-            )
-        if self.note:
-            lines.append(f"note: {self.note}")
-        return "\n".join(lines)
-
-
-def _ratio(report: ParityReport, k: int) -> str:
-    """``worst_ratio`` of column ``k`` as text ("0.31x")."""
-    if report.worst_ratio is None or not len(report.worst_ratio):
-        return "-"
-    return f"{report.worst_ratio[k]:.3g}x"
-
-
-def compare(
-    ours: Any,
-    reference: Any,
-    *,
-    rtol: float = RTOL,
-    atol: float = ATOL,
-    columns=None,
-    bound: Any = None,
-) -> ParityReport:
-    """Elementwise comparison of a float32 result with scikit-learn's reference.
-
-    The reference is rounded to float32 first (a float32 output cannot do better);
-    equal values (infinities included) count as zero error, NaN must be NaN in both.
-    ``bound`` (same shape, optional) widens each value's tolerance by the float32 rounding
-    bound of a network's arithmetic (:func:`keras_embed_prep.bounds.network_bound`).
-    """
-    ours = np.asarray(ours, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        ref = np.asarray(reference, dtype=np.float64).astype(np.float32).astype(np.float64)
-    if ours.ndim == 1:
-        ours = ours[:, None]
-    if ref.ndim == 1:
-        ref = ref[:, None]
-    if ours.shape != ref.shape:
-        raise ShapeMismatchError(
-            f"The converted model returned shape {ours.shape}, scikit-learn {ref.shape}."
-        )
-    nan_ours, nan_ref = np.isnan(ours), np.isnan(ref)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        diff = np.where(ours == ref, 0.0, np.abs(ours - ref))
-        rel = np.where(ref != 0, diff / np.abs(ref), np.where(diff == 0, 0.0, np.inf))
-    both = ~(nan_ours | nan_ref)
-    diff = np.where(both, diff, 0.0)
-    rel = np.where(both, rel, 0.0)
-    tolerance = atol + rtol * np.where(both, np.abs(ref), 0.0)
-    if bound is not None:
-        tolerance = tolerance + np.asarray(bound, dtype=np.float64).reshape(tolerance.shape)
-    violations = diff > tolerance
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(diff == 0, 0.0, diff / tolerance)
-    if columns is None or len(columns) != ours.shape[1]:
-        columns = [str(i) for i in range(ours.shape[1])]
-    return ParityReport(
-        rows=ours.shape[0],
-        max_abs_error=diff.max(axis=0, initial=0.0),
-        max_rel_error=rel.max(axis=0, initial=0.0),
-        nan_mismatches=(nan_ours != nan_ref).sum(axis=0),
-        violations=violations.sum(axis=0),
-        rtol=rtol,
-        atol=atol,
-        columns=list(columns),
-        worst_ratio=ratio.max(axis=0, initial=0.0),
-        bounded=bound is not None,
-    )
+#: Values (rows x output columns) densified and compared at once. ``verify`` streams rows in chunks of
+#: about this many values, so a wide output (a one-hot block of 200,000 categories) is never dense whole.
+CHUNK_VALUES = 2**23
 
 
 def as_served(X: Any) -> Any:
@@ -198,17 +38,57 @@ def as_served(X: Any) -> Any:
     return array
 
 
-def reference_transform(preprocessor: Any, X: Any) -> np.ndarray:
-    """``preprocessor.transform`` on the float32-rounded rows a served model sees, dense float64."""
+def reference_output(preprocessor: Any, X: Any) -> np.ndarray | sp.csr_matrix:
+    """``preprocessor.transform`` on the float32-rounded rows a served model sees, float64.
+
+    Sparse output stays sparse (CSR), so a wide one-hot block costs its nonzeros only;
+    :func:`dense_rows` densifies a chunk of it.
+    """
     out = preprocessor.transform(as_served(X))
-    if hasattr(out, "toarray"):
-        out = out.toarray()
+    if sp.issparse(out):
+        return sp.csr_matrix(out, dtype=np.float64)
     return np.asarray(out, dtype=np.float64)
 
 
-def _predicted(keras_model: keras.Model, feeds: Any, batch_size: int) -> Any:
-    """``keras_model.predict``, with a refusal of its inference-time checks said as what it means."""
+def reference_transform(preprocessor: Any, X: Any) -> np.ndarray:
+    """``preprocessor.transform`` on the float32-rounded rows a served model sees, dense float64."""
+    return dense_rows(reference_output(preprocessor, X), slice(None))
+
+
+def dense_rows(matrix: np.ndarray | sp.spmatrix, rows: slice, dtype: Any = np.float64) -> np.ndarray:
+    """Rows ``rows`` of a dense or sparse 2-D matrix, as a dense array of ``dtype``."""
+    part = matrix[rows]
+    if sp.issparse(part):
+        return part.astype(dtype, copy=False).toarray()
+    return np.asarray(part, dtype=dtype)
+
+
+def row_chunks(n_rows: int, width: int, batch_size: int = 4096) -> list[slice]:
+    """Slices of ``n_rows`` rows, each at most ``batch_size`` rows and about :data:`CHUNK_VALUES`
+    values at ``width`` columns (at least one row; one empty slice for no rows)."""
+    step = max(1, min(batch_size, CHUNK_VALUES // max(1, width)))
+    return [slice(start, start + step) for start in range(0, max(n_rows, 1), step)]
+
+
+def _take(feeds: Any, rows: slice) -> Any:
+    """Rows ``rows`` of what :func:`to_inputs` returned (an array, a tensor, or a dict of them)."""
+    if isinstance(feeds, dict):
+        return {name: value[rows] for name, value in feeds.items()}
+    return feeds[rows]
+
+
+def _output_width(keras_model: keras.Model) -> int:
+    """The widest output of ``keras_model`` (1 where unknown)."""
+    widths = [int(t.shape[-1]) if len(t.shape) > 1 and t.shape[-1] else 1 for t in keras_model.outputs]
+    return max(widths, default=1)
+
+
+def _predicted(keras_model: keras.Model, feeds: Any, batch_size: int | None = None) -> Any:
+    """``keras_model.predict`` (one batch without ``batch_size``), with a refusal of its
+    inference-time checks said as what it means."""
     try:
+        if batch_size is None:
+            return keras_model.predict_on_batch(feeds)
         return keras_model.predict(feeds, batch_size=batch_size, verbose=0)
     except Exception as exc:  # TensorFlow's InvalidArgumentError, wrapped by Keras on other paths
         reason = refusal_reason(exc)
@@ -240,115 +120,41 @@ def verify(
     Both sides see the same values: converted models take float32 inputs, so the
     reference is computed on ``X`` rounded to float32 (see :func:`as_served`).
 
+    Rows are compared in chunks of at most ``batch_size`` rows and about
+    :data:`CHUNK_VALUES` output values, against scikit-learn's output kept sparse
+    where it is sparse: memory stays bounded on wide one-hot outputs, and the
+    report is the same as for one comparison of all rows.
+
     Returns
     -------
     ParityReport
         ``report.passed``, per-column errors, ``str(report)`` prints a table.
     """
-    ours = _predicted(keras_model, to_inputs(X, keras_model), batch_size)
-    reference = reference_transform(preprocessor, X)
+    feeds = to_inputs(X, keras_model)
     if model is not None:
-        return _verify_network(
-            preprocessor, keras_model, model, to_inputs(X, keras_model), ours, reference, rtol, atol
-        )
+        ours = _predicted(keras_model, feeds, batch_size)
+        boundary = reference_transform(preprocessor, X)
+        from .network_parity import verify_network  # imports verify's compare: loaded when used
+
+        return verify_network(preprocessor, keras_model, model, feeds, ours, boundary, rtol, atol)
+    try:
+        reference = reference_output(preprocessor, X)
+    except (ValueError, TypeError):
+        _predicted(keras_model, feeds, batch_size)  # where the model refuses the rows too, say why
+        raise
+    n_rows, width = reference.shape
     columns = None
     if model is None and hasattr(preprocessor, "get_feature_names_out"):
         try:
             columns = [str(c) for c in preprocessor.get_feature_names_out()]
         except (AttributeError, TypeError, ValueError):  # names are cosmetic; some steps have none
             columns = None
-    return compare(ours, reference, rtol=rtol, atol=atol, columns=columns)
-
-
-def _verify_network(preprocessor, embedded, model, inputs, ours, boundary, rtol, atol) -> ParityReport:
-    """An embedded model against ``model(boundary)``: the boundary strictly, the outputs within the bound.
-
-    The boundary is the embedded model's own where it computes it as one tensor; where it is
-    fused into the first layer, it is ``to_keras(preprocessor)``'s (the same converters).
-    """
-    from .bounds import network_bound, network_split
-    from .convert import to_keras
-
-    x = boundary.astype(np.float32)
-    reference = model.predict(x, verbose=0)
-    split, note = network_split(embedded), ""
-    if (
-        split is not None
-        and len(split.boundary) == 1
-        and tuple(split.boundary[0].shape) == (None, x.shape[1])
-    ):
-        ours_x = keras.Model(embedded.inputs, split.boundary[0]).predict(inputs, verbose=0)
-    else:
-        note = "the boundary is fused into the first layer: compared as to_keras(preprocessor) computes it"
-        ours_x = to_keras(preprocessor).predict(inputs, verbose=0)
-    ours_x = np.asarray(ours_x, dtype=np.float64)
-    pre = compare(ours_x, boundary, rtol=rtol, atol=atol)
-    with np.errstate(invalid="ignore"):
-        gap = np.abs(ours_x - x.astype(np.float64))
-    own = network_split(model)
-    bounds, why = (None, "no graph") if own is None else network_bound(own, [x], [gap])
-    bound = None if bounds is None or len(bounds) != 1 else next(iter(bounds.values()))
-    flat = np.asarray(reference).reshape(len(x), -1)
-    report = compare(
-        np.asarray(ours).reshape(len(x), -1),
-        flat,
-        rtol=rtol,
-        atol=atol,
-        bound=None if bound is None else bound.reshape(flat.shape),
-    )
-    report.preprocessing, report.note = pre, "; ".join(n for n in (note, why) if n)
+    report = None
+    for rows in row_chunks(n_rows, max(width, _output_width(keras_model)), batch_size):
+        ours = _predicted(keras_model, _take(feeds, rows))
+        # float32: what compare rounds scikit-learn's output to.
+        expected = dense_rows(reference, rows, np.float32)
+        part = compare(ours, expected, rtol=rtol, atol=atol, columns=columns)
+        # Merged as it goes: one report per chunk kept until the end would cost chunks x columns.
+        report = part if report is None else merge_reports([report, part])
     return report
-
-
-def merge_reports(reports: Iterable[ParityReport]) -> ParityReport:
-    """One report for data checked in parts (e.g. chunks of rows), as if checked at once.
-
-    Rows, NaN mismatches and tolerance violations add up; maximum errors take the
-    maximum over the parts, column by column.
-
-    Parameters
-    ----------
-    reports : iterable of ParityReport
-        Reports over the same output columns and tolerances.
-
-    Returns
-    -------
-    ParityReport
-        With the columns of the first report.
-
-    Raises
-    ------
-    ShapeMismatchError
-        The reports differ in their number of output columns.
-    ValueError
-        No reports, or reports with different tolerances.
-    """
-    reports = list(reports)
-    if not reports:
-        raise ValueError("merge_reports needs at least one ParityReport. Received none.")
-    first = reports[0]
-    for other in reports[1:]:
-        if len(other.max_abs_error) != len(first.max_abs_error):
-            raise ShapeMismatchError(
-                f"Cannot merge parity reports over {len(first.max_abs_error)} and "
-                f"{len(other.max_abs_error)} output columns. Merge reports of the same model only."
-            )
-        if (other.rtol, other.atol) != (first.rtol, first.atol):
-            raise ValueError(
-                f"Cannot merge parity reports with tolerances (rtol={first.rtol}, atol={first.atol}) "
-                f"and (rtol={other.rtol}, atol={other.atol}). Check every part with the same tolerances."
-            )
-    return ParityReport(
-        rows=sum(r.rows for r in reports),
-        max_abs_error=np.max([r.max_abs_error for r in reports], axis=0),
-        max_rel_error=np.max([r.max_rel_error for r in reports], axis=0),
-        nan_mismatches=np.sum([r.nan_mismatches for r in reports], axis=0),
-        violations=np.sum([r.violations for r in reports], axis=0),
-        rtol=first.rtol,
-        atol=first.atol,
-        columns=list(first.columns),
-        worst_ratio=None
-        if any(r.worst_ratio is None for r in reports)
-        else np.max([r.worst_ratio for r in reports], axis=0),
-        bounded=first.bounded,
-    )

@@ -16,7 +16,16 @@ from ..errors import FileFormatError, InputError, ShapeMismatchError
 from ..inputs import required_columns
 from ..io import load_keras_model, quote_error
 from ..outputs import output_matrix
-from ..verify import ATOL, RTOL, ParityReport, compare, merge_reports, reference_transform
+from ..verify import (
+    ATOL,
+    RTOL,
+    ParityReport,
+    compare,
+    dense_rows,
+    merge_reports,
+    reference_output,
+    row_chunks,
+)
 from .common import EXIT_OK, EXIT_PARITY_FAILED, load_preprocessor_file, print_error
 from .data import DataFile, text_columns
 from .served import PREDICT_BATCH, open_embedded
@@ -105,9 +114,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _reference(preprocessor: Any, original: Any, width: int, X: Any, first_row: int) -> np.ndarray:
-    """``original(preprocessor.transform(X))`` on the float32-rounded values a served model sees."""
+    """``original(preprocessor.transform(X))`` on the float32-rounded values a served model sees.
+
+    scikit-learn's output stays sparse where it is sparse; the original model takes it in chunks
+    of rows sized by its width (:func:`~keras_embed_prep.verify.row_chunks`), so a wide one-hot
+    block is never dense for the whole chunk of DATA.
+    """
     try:
-        transformed = reference_transform(preprocessor, X)
+        transformed = reference_output(preprocessor, X)
     except (ValueError, TypeError) as exc:
         raise InputError(
             f"{type(preprocessor).__name__}.transform failed on DATA rows {first_row}.."
@@ -119,8 +133,12 @@ def _reference(preprocessor: Any, original: Any, width: int, X: Any, first_row: 
             f"{type(preprocessor).__name__} outputs {transformed.shape[1]} columns but the original "
             f"model {original.name!r} expects {width}. Pass the preprocessor the model was trained behind."
         )
-    as_float32 = transformed.astype(np.float32)  # the float32 input a Keras model takes
-    return output_matrix(original.predict(as_float32, batch_size=PREDICT_BATCH, verbose=0))
+    parts = [
+        # float32: the input a Keras model takes
+        output_matrix(original.predict_on_batch(dense_rows(transformed, rows, np.float32)))
+        for rows in row_chunks(transformed.shape[0], width, PREDICT_BATCH)
+    ]
+    return np.concatenate(parts)
 
 
 def _progress(args: argparse.Namespace, data: DataFile):
