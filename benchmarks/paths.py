@@ -28,9 +28,13 @@ LABELS = {
     "B_packed": "B packed: embedded SavedModel, `serving_packed` (one float32 and one string tensor)",
     "C": "C: skl2onnx + tf2onnx merged, onnxruntime",
     "bare": "bare MLP, `tf.function`, on transformed float32 tensors",
+    "E": "E: `keras_embed_prep.scorer` of the `.keras` model on the DataFrame (the Python fast path)",
+    "E_records": "E from records: the same scorer on a list of row dicts",
+    "K_call": "Keras call: `model(to_inputs(df))` on the loaded `.keras` model",
+    "K_predict": "Keras predict: `model.predict(to_inputs(df), batch_size=rows)`",
 }
 #: Paths every run tries; low-latency exports are appended when available.
-CORE_PATHS = ("A", "B", "B_frame", "B_packed", "C", "bare")
+CORE_PATHS = ("A", "B", "B_frame", "B_packed", "C", "bare", "E", "E_records", "K_call", "K_predict")
 #: Formats tried for ``export(model, path, format=...)`` (issue 6, deliverable 3).
 EXPORT_FORMATS = ("onnx", "tflite")
 ONNX_OPSET = 17
@@ -284,6 +288,54 @@ class EmbeddedPacked(EmbeddedSavedModel):
         return {k: tf.constant(v) for k, v in packed_inputs(feeds, self.model).items()}
 
 
+class FastPath:
+    """Path E: ``keras_embed_prep.scorer`` on the DataFrame, conversion included in the timing."""
+
+    def __init__(self, workdir: Path):
+        from keras_embed_prep import scorer
+
+        self.score = scorer(workdir / "embedded.keras")
+
+    def feed(self, frame):
+        return frame.copy()
+
+    def __call__(self, rows):
+        return self.score(rows)["output_0"]
+
+
+class FastPathRecords(FastPath):
+    """Path E on rows that arrive as dicts (a web request's JSON), with no DataFrame in between."""
+
+    def feed(self, frame):
+        return frame.to_dict("records")
+
+
+class KerasCall:
+    """The loaded ``.keras`` model called eagerly on ``to_inputs(df)``: what Keras users write first."""
+
+    def __init__(self, workdir: Path):
+        import keras
+
+        self.model = keras.saving.load_model(workdir / "embedded.keras", safe_mode=True)
+
+    def feed(self, frame):
+        return frame.copy()
+
+    def __call__(self, frame):
+        from keras_embed_prep import to_inputs
+
+        return np.asarray(self.model(to_inputs(frame, self.model)))
+
+
+class KerasPredict(KerasCall):
+    """``model.predict`` on ``to_inputs(df)``, the whole batch in one step."""
+
+    def __call__(self, frame):
+        from keras_embed_prep import to_inputs
+
+        return self.model.predict(to_inputs(frame, self.model), batch_size=len(frame), verbose=0)
+
+
 class OnnxRuntime:
     """Path C: the merged ONNX model on onnxruntime (named ``(batch, 1)`` inputs)."""
 
@@ -363,5 +415,9 @@ def load_path(name: str, workdir: str | os.PathLike):
         "B_packed": EmbeddedPacked,
         "C": OnnxRuntime,
         "bare": BareModel,
+        "E": FastPath,
+        "E_records": FastPathRecords,
+        "K_call": KerasCall,
+        "K_predict": KerasPredict,
     }
     return classes[name](workdir)

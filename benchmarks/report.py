@@ -146,6 +146,11 @@ def _latency_section(table, batches, title) -> list[str]:
         ("B", "bare", "B / bare"),
         ("C", "B", "C / B"),
         ("B_frame", "B", "B_frame / B"),
+        ("E", "B", "E / B"),
+        ("E", "B_frame", "E / B_frame"),
+        ("E_records", "B", "E_records / B"),
+        ("K_call", "B", "K_call / B"),
+        ("K_predict", "B", "K_predict / B"),
     ]
     pairs += [(p, "C", f"{p} / C") for p in paths if p.startswith("D:")]
     lines += _table(
@@ -342,8 +347,91 @@ def render_markdown(results: dict[str, Any]) -> str:
         ["goal", "met", "measured"],
         [[g, {True: "yes", False: "**no**", None: "n/a"}[ok], numbers] for g, ok, numbers in goals(results)],
     )
+    lines += ["", "## One row from Python (issue 14)", "", *_one_row_section(results)]
     lines += ["", "## Where path B spends its time", "", *_breakdown_section(results)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def one_row_goals(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
+    """Issue 14's goals: (goal, met (None: not measured), the numbers)."""
+    narrow = results["narrow"]
+    timing = narrow.get("to_inputs", {})
+    out = []
+
+    def median(rows, what):
+        return timing.get(rows, {}).get(what, {}).get("median_ms")
+
+    one = median("1", "to_inputs")
+    out.append(
+        (
+            "`to_inputs` of a one-row 16-column DataFrame <= 0.2 ms",
+            None if one is None else one <= 0.2,
+            fmt_ms(one),
+        )
+    )
+    big = max(timing, key=int, default=None)
+    r = None if big is None else median(big, "to_inputs") / median(big, "by hand")
+    out.append(
+        (
+            f"`to_inputs` of {int(big or 0):,} rows <= 1.2x `tf.constant` per column by hand",
+            None if r is None else r <= 1.2,
+            fmt_ratio(r),
+        )
+    )
+    r = ratio(narrow, "B", "bare", "1")
+    out.append(
+        (
+            "`serving_default` (B) / bare MLP <= 1.15 at batch 1",
+            None if r is None else r <= 1.15,
+            fmt_ratio(r),
+        )
+    )
+    keras_r = [ratio(narrow, p, "B", "1") for p in ("K_call", "K_predict")]
+    keras_r = [x for x in keras_r if x is not None]
+    out.append(
+        (
+            "Keras' own call or predict adds > 20% over the signature at batch 1 (so a fast path is "
+            "worth having)",
+            None if not keras_r else min(keras_r) > 1.2,
+            ", ".join(fmt_ratio(x) for x in keras_r) or "-",
+        )
+    )
+    r = ratio(narrow, "E", "B_frame", "1")
+    out.append(
+        (
+            "the fast path E beats `to_inputs` + `serving_default` from the DataFrame at batch 1",
+            None if r is None else r < 1.0,
+            f"E / B_frame {fmt_ratio(r)}",
+        )
+    )
+    return out
+
+
+def _one_row_section(results: dict[str, Any]) -> list[str]:
+    timing = results["narrow"].get("to_inputs", {})
+    lines = [
+        "`to_inputs(df, model)` against the same tensors built by hand (one `tf.constant` per column, "
+        "no checks, no missing-value markers), both checked equal first; medians of interleaved calls.",
+        "",
+    ]
+    lines += _table(
+        ["rows", "`to_inputs`", "by hand", "ratio"],
+        [
+            [
+                f"{int(n):,}",
+                fmt_ms(t["to_inputs"]["median_ms"]),
+                fmt_ms(t["by hand"]["median_ms"]),
+                fmt_ratio(t["to_inputs"]["median_ms"] / t["by hand"]["median_ms"]),
+            ]
+            for n, t in sorted(timing.items(), key=lambda kv: int(kv[0]))
+        ],
+    )
+    lines += ["", "### Goals of issue 14", ""]
+    lines += _table(
+        ["goal", "met", "measured"],
+        [[g, {True: "yes", False: "**no**", None: "n/a"}[ok], m] for g, ok, m in one_row_goals(results)],
+    )
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -355,6 +443,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     narrow = results["narrow"]
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
     for name, by_batch in narrow.get("latency", {}).items():
+        if name in ("E_records", "K_call", "K_predict"):  # the one-row question: see the tables
+            continue
         points = sorted((int(b), v["median_ms"]) for b, v in by_batch.items())
         ax.plot(
             [p[0] for p in points], [p[1] for p in points], marker="o", label=label(name).replace("`", "")

@@ -197,6 +197,41 @@ def first_dense(workload, budget_s: float) -> dict:
     return {str(b): r for b, r in dense.items()}
 
 
+#: Paths of the one-row question (issue 14): timed up to the "big" batch, not probed at 65,536 rows.
+SMALL_BATCH_ONLY = ("E_records", "K_call", "K_predict")
+
+
+def to_inputs_timing(workdir: Path, test, rows: tuple[int, ...], budget_s: float) -> dict[str, dict]:
+    """``to_inputs`` against building the same tensors by hand, one ``tf.constant`` per column."""
+    import keras
+    import tensorflow as tf
+    from measure import interleaved
+
+    from keras_embed_prep import to_inputs
+
+    model = keras.saving.load_model(workdir / "embedded.keras", safe_mode=True)
+    kinds = {t.name: t.dtype == "string" for t in model.inputs}
+
+    def by_hand(frame):
+        return {
+            c: tf.constant(frame[c].tolist() if kinds[c] else frame[c].to_numpy(np.float32)) for c in kinds
+        }
+
+    out = {}
+    for n in rows:
+        frame = test.iloc[:n].copy()
+        got, expected = to_inputs(frame, model), by_hand(frame)
+        for c in kinds:  # the same tensors, or the comparison means nothing
+            np.testing.assert_array_equal(np.asarray(got[c]), expected[c].numpy(), err_msg=c)
+        calls = {"to_inputs": (lambda f: to_inputs(f, model), frame), "by hand": (by_hand, frame)}
+        out[str(n)] = interleaved(calls, budget_s=budget_s, min_reps=20, max_reps=2000)
+        log(
+            f"  to_inputs {n} rows: "
+            + ", ".join(f"{k} {t['median_ms']:.3g} ms" for k, t in out[str(n)].items())
+        )
+    return out
+
+
 def run_table(spec, workdir: Path, cfg: Config, batches, big: bool) -> tuple[dict, object]:
     from workload import build_workload
 
@@ -219,9 +254,11 @@ def run_table(spec, workdir: Path, cfg: Config, batches, big: bool) -> tuple[dic
     passed = [n for n in names if table["parity"][n]["passed"]]
     log(f"  timing batches {batches}")
     table["latency"] = time_batches(passed, workdir, workload.test, batches, cfg)
+    table["to_inputs"] = to_inputs_timing(workdir, workload.test, (1, max(batches)), cfg.budget_s / 3)
     if big:
         log(f"  batch {cfg.big_rows:,}: one fresh process per path")
-        table["big"] = probe_big_batch(passed, workdir, cfg.big_rows, cfg.big_reps)
+        probed = [n for n in passed if n not in SMALL_BATCH_ONLY]
+        table["big"] = probe_big_batch(probed, workdir, cfg.big_rows, cfg.big_reps)
         for name, result in table["big"].items():
             if "latency" in result:
                 table["latency"][name][str(cfg.big_rows)] = result["latency"]

@@ -13,6 +13,7 @@ from .embed import embed
 from .export import export, signature_keys
 from .inputs import to_inputs
 from .registry import register_converter, supported_estimators
+from .scoring import Scorer, scorer
 from .verify import ParityReport, verify
 
 __version__ = "0.1.0"
@@ -20,11 +21,13 @@ __version__ = "0.1.0"
 __all__ = [
     "DoctorReport",
     "ParityReport",
+    "Scorer",
     "diagnose",
     "embed",
     "errors",
     "export",
     "register_converter",
+    "scorer",
     "signature_keys",
     "supported_estimators",
     "to_inputs",

@@ -7,12 +7,12 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 from keras import ops
 
 from .blocks import floats
-from .columns import UNUSED, Columns, category_text
+from .columns import UNUSED, Columns
 from .errors import InputError, NotFittedError, UnsupportedParameterError
+from .feeds import as_float32, as_text, frame_feeds
 from .registry import input_kinds, lookup
 
 #: Name of the single input of a model converted from a preprocessor fitted on a numpy array.
@@ -90,44 +90,6 @@ def build_inputs(preprocessor: Any):
     )
     # With unused columns only a ColumnTransformer reads the table, by original column index.
     return inputs, table if UNUSED in kinds else table.select(range(n))
-
-
-def _as_float32(name: str, values: Any) -> np.ndarray:
-    """Numeric values (numpy, pandas nullable, bool) as float32; missing becomes NaN."""
-    if isinstance(values, pd.Series):
-        if values.dtype == object:  # numbers stored as objects (e.g. ints with None)
-            try:
-                values = pd.to_numeric(values)
-            except (TypeError, ValueError):
-                pass
-        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-            raise InputError(
-                f"Column {name!r} must be numeric (the model input is float32). "
-                f"Received dtype {values.dtype}. Convert it with pd.to_numeric or fix the column."
-            )
-        return values.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
-    values = np.asarray(values)
-    if values.dtype.kind not in "fiub":
-        raise InputError(
-            f"{name} must be numeric (the model input is float32). Received dtype {values.dtype}."
-        )
-    return values.astype(np.float32)
-
-
-def _as_text(name: str, values: Any):
-    """Text values as a TensorFlow string tensor; None, NaN, pd.NA and NaT become their markers.
-
-    A tensor rather than a numpy array: ``model.predict`` rejects numpy text arrays
-    (object or unicode) for a 2-D input, and a tensor works everywhere (``predict``,
-    calling the model, a SavedModel signature).
-    """
-    if isinstance(values, pd.Series):
-        values = values.to_numpy(dtype=object)
-    values = np.asarray(values, dtype=object)
-    # A str is its own text (category_text(v) == v): only other values go through category_text.
-    flat = [v if type(v) is str else category_text(v) for v in values.ravel().tolist()]
-    tensor = tf.constant(flat, dtype=tf.string)  # from a list: no numpy unicode copy in between
-    return tensor if values.ndim == 1 else tf.reshape(tensor, values.shape)
 
 
 def required_columns(preprocessor: Any, columns: Any, *, where: str) -> list[str] | None:
@@ -223,8 +185,8 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
                 f"Received shape {array.shape}. Pass the same columns the preprocessor was fitted on."
             )
         if inputs[0].dtype == "string":
-            return _as_text("The array", array)
-        return _as_float32("The array", array)
+            return as_text("The array", array)
+        return as_float32("The array", array)
     positions = _array_positions(inputs)
     if not isinstance(X, pd.DataFrame) and positions is not None and np.ndim(X) == 2:
         array = np.asarray(X, dtype=object)
@@ -240,18 +202,12 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
             f"{model.name} takes one named input per column ({names[:5]}{'...' if len(names) > 5 else ''}). "
             f"Received {type(X).__name__}. Pass a pandas DataFrame with these columns."
         )
-    by_input_name = {keras_input_name(c): c for c in X.columns}
+    by_input_name = {keras_input_name(c): c for c in X.columns.tolist()}
     missing = [t.name for t in inputs if t.name not in by_input_name]
     if missing:
         raise InputError(
             f"{model.name} needs columns {missing} that the DataFrame lacks. "
             f"Received columns {list(X.columns)}."
         )
-    feeds = {
-        t.name: (_as_text if t.dtype == "string" else _as_float32)(t.name, X[by_input_name[t.name]])
-        for t in inputs
-    }
-    if any(t.dtype == "string" for t in inputs):  # Keras refuses a call mixing arrays and tensors
-        # tf.constant, not tf.convert_to_tensor: half the overhead a column (tf.is_tensor costs as much).
-        feeds = {k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in feeds.items()}
-    return feeds
+    names = [t.name for t in inputs]
+    return frame_feeds(X, names, [by_input_name[n] for n in names], [t.dtype == "string" for t in inputs])

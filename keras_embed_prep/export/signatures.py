@@ -117,7 +117,8 @@ def _packed_twin(model: keras.Model, by_kind: dict, kinds: list[str]):
     if set(stacks) != set(kinds):
         return None
     try:
-        return keras.Model([stacks[key] for key in kinds], model.outputs)
+        # model.output keeps the outputs' structure (a dict keeps its names), model.outputs is a list
+        return keras.Model([stacks[key] for key in kinds], model.output)
     except (ValueError, TypeError):  # an input also read outside its stack
         return None
 

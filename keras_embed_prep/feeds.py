@@ -1,0 +1,150 @@
+"""DataFrame columns as the tensors a model's named inputs take: ``frame_feeds``.
+
+Two routes give the same values. A frame of many rows goes column by column (one
+numpy conversion and one ``tf.constant`` per column: the cost is in the values). A
+frame of a few rows is read once as an object array and split into one float32 and
+one string block, each made a tensor once and unstacked into columns: for one row
+of 16 columns that is about a sixth of the per-column route, whose cost is pandas'
+per-column indexing and one eager tensor per column, not the values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from .columns import category_text
+from .errors import InputError
+
+#: Frames of at most this many rows take the whole-frame route (below the measured crossover
+#: of the benchmark's 16-column table, where both routes cost the same).
+SMALL_FRAME_ROWS = 128
+
+
+def as_float32(name: str, values: Any) -> np.ndarray:
+    """Numeric values (numpy, pandas nullable, bool) as float32; missing becomes NaN."""
+    if isinstance(values, pd.Series):
+        if values.dtype == object:  # numbers stored as objects (e.g. ints with None)
+            try:
+                values = pd.to_numeric(values)
+            except (TypeError, ValueError):
+                pass
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            raise InputError(
+                f"Column {name!r} must be numeric (the model input is float32). "
+                f"Received dtype {values.dtype}. Convert it with pd.to_numeric or fix the column."
+            )
+        return values.to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)
+    values = np.asarray(values)
+    if values.dtype.kind not in "fiub":
+        raise InputError(
+            f"{name} must be numeric (the model input is float32). Received dtype {values.dtype}."
+        )
+    return values.astype(np.float32)
+
+
+def as_text(name: str, values: Any):
+    """Text values as a TensorFlow string tensor; None, NaN, pd.NA and NaT become their markers.
+
+    A tensor rather than a numpy array: ``model.predict`` rejects numpy text arrays
+    (object or unicode) for a 2-D input, and a tensor works everywhere (``predict``,
+    calling the model, a SavedModel signature).
+    """
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object)
+    values = np.asarray(values, dtype=object)
+    tensor = tf.constant(_texts(values.ravel().tolist()), dtype=tf.string)  # from a list: no unicode copy
+    return tensor if values.ndim == 1 else tf.reshape(tensor, values.shape)
+
+
+def _texts(values: list) -> list[str]:
+    # A str is its own text (category_text(v) == v): only other values go through category_text.
+    return [v if type(v) is str else category_text(v) for v in values]
+
+
+def _plain_numbers(dtype) -> bool:
+    """Whether an object array of this column's values converts to float like the column itself."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "fiub"
+
+
+def frame_feeds(frame: pd.DataFrame, names: Sequence[str], columns: Sequence[Any], text: Sequence[bool]):
+    """``{name: values}`` for each model input ``names[i]``, read from ``frame[columns[i]]``.
+
+    ``text[i]`` says whether that input is a string one. Numbers come back as float32
+    numpy arrays and text as ``tf.string`` tensors; with any text input, everything is
+    a tensor (Keras refuses calls that mix arrays and tensors).
+    """
+    if len(frame) <= SMALL_FRAME_ROWS:
+        feeds = small_frame_feeds(frame, names, columns, text)
+        if feeds is not None:
+            return feeds
+    return column_feeds(frame, names, columns, text)
+
+
+def column_feeds(frame: pd.DataFrame, names, columns, text):
+    """The per-column route of :func:`frame_feeds` (any frame)."""
+    feeds = {
+        name: (as_text if is_text else as_float32)(str(column), frame[column])
+        for name, column, is_text in zip(names, columns, text, strict=True)
+    }
+    if any(text):
+        # tf.constant, not tf.convert_to_tensor: half the overhead a column (tf.is_tensor costs as much).
+        feeds = {k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in feeds.items()}
+    return feeds
+
+
+def small_frame_feeds(frame: pd.DataFrame, names, columns, text):
+    """The whole-frame route of :func:`frame_feeds`, or None where a column needs the per-column route."""
+    blocks = frame_blocks(frame, columns, text)
+    if blocks is None:
+        return None
+    numbers, texts = blocks
+    split = {
+        False: iter(() if numbers is None else _split(numbers) if any(text) else list(numbers)),
+        True: iter(() if texts is None else _split(_text_tensor(texts, len(frame)))),
+    }
+    return {name: next(split[is_text]) for name, is_text in zip(names, text, strict=True)}
+
+
+def frame_blocks(frame: pd.DataFrame, columns, text):
+    """``(numbers, texts)``: the number columns as one float32 ``(n_numbers, rows)`` array and the
+    text columns as ``n_text`` lists of strings (None for a kind with no column), read from the
+    frame as one object array; or None where a column needs the per-column route.
+
+    Only numeric inputs read from numpy numeric columns are taken from the object
+    array (its values are Python floats, ints and bools, which convert to float64 as
+    the column would); a nullable, object or categorical column feeding a number
+    input goes per column. Text inputs take any column: the per-column route reads
+    them as objects too.
+    """
+    dtypes = list(frame.dtypes)
+    positions = {column: i for i, column in enumerate(frame.columns.tolist())}
+    if len(positions) != frame.shape[1]:
+        return None  # duplicated column names: frame[column] is a frame, leave it to the column route
+    where = [positions[column] for column in columns]
+    number_at = [p for p, is_text in zip(where, text, strict=True) if not is_text]
+    if not all(_plain_numbers(dtypes[p]) for p in number_at):
+        return None
+    values = frame.to_numpy(dtype=object)
+    numbers = texts = None
+    if number_at:
+        numbers = np.ascontiguousarray(values[:, number_at].T.astype(np.float64).astype(np.float32))
+    text_at = [p for p, is_text in zip(where, text, strict=True) if is_text]
+    if text_at:
+        texts = [_texts(column) for column in values[:, text_at].T.tolist()]
+    return numbers, texts
+
+
+def _text_tensor(texts: list[list[str]], rows: int):
+    """Nested lists of strings as one ``tf.string`` tensor of shape ``(len(texts), rows)``."""
+    return tf.constant(texts, dtype=tf.string) if rows else tf.zeros((len(texts), 0), tf.string)
+
+
+def _split(block) -> list:
+    """The rows of a 2-D block (columns x rows) as 1-D tensors, one eager op for many columns."""
+    tensor = tf.constant(block) if isinstance(block, np.ndarray) else block
+    return [tf.reshape(tensor, [-1])] if len(block) == 1 else tf.unstack(tensor)
