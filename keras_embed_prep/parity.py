@@ -261,4 +261,8 @@ def merge_reports(reports: Iterable[ParityReport]) -> ParityReport:
         if any(r.worst_ratio is None for r in reports)
         else np.max([r.worst_ratio for r in reports], axis=0),
         bounded=first.bounded,
+        preprocessing=None
+        if any(r.preprocessing is None for r in reports)
+        else merge_reports(r.preprocessing for r in reports),
+        note="; ".join(dict.fromkeys(r.note for r in reports if r.note)),
     )

@@ -131,12 +131,6 @@ def verify(
         ``report.passed``, per-column errors, ``str(report)`` prints a table.
     """
     feeds = to_inputs(X, keras_model)
-    if model is not None:
-        ours = _predicted(keras_model, feeds, batch_size)
-        boundary = reference_transform(preprocessor, X)
-        from .network_parity import verify_network  # imports verify's compare: loaded when used
-
-        return verify_network(preprocessor, keras_model, model, feeds, ours, boundary, rtol, atol)
     try:
         reference = reference_output(preprocessor, X)
     except (ValueError, TypeError):
@@ -149,12 +143,20 @@ def verify(
             columns = [str(c) for c in preprocessor.get_feature_names_out()]
         except (AttributeError, TypeError, ValueError):  # names are cosmetic; some steps have none
             columns = None
+    check = None
+    if model is not None:
+        from .network_parity import NetworkCheck  # imports verify's compare: loaded when used
+
+        check = NetworkCheck(preprocessor, keras_model, model, width)
     report = None
     for rows in row_chunks(n_rows, max(width, _output_width(keras_model)), batch_size):
-        ours = _predicted(keras_model, _take(feeds, rows))
-        # float32: what compare rounds scikit-learn's output to.
-        expected = dense_rows(reference, rows, np.float32)
-        part = compare(ours, expected, rtol=rtol, atol=atol, columns=columns)
+        chunk = _take(feeds, rows)
+        ours = _predicted(keras_model, chunk)
+        if check is not None:  # the user's model on scikit-learn's boundary (float64: compared strictly)
+            part = check(chunk, ours, dense_rows(reference, rows), rtol, atol)
+        else:  # float32: what compare rounds scikit-learn's output to
+            expected = dense_rows(reference, rows, np.float32)
+            part = compare(ours, expected, rtol=rtol, atol=atol, columns=columns)
         # Merged as it goes: one report per chunk kept until the end would cost chunks x columns.
         report = part if report is None else merge_reports([report, part])
     return report

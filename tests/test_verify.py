@@ -124,8 +124,19 @@ keras_embed_prep.verify(ct, model, sample.head(2))  # warm: traced functions, lo
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 report = keras_embed_prep.verify(ct, model, sample)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# embed's check (model=) streams too: its growth is measured above the first check's peak
+import keras
+keras.utils.set_random_seed(0)
+mlp = keras.Sequential([keras.Input((categories + 1,)), keras.layers.Dense(4, activation="relu"),
+                        keras.layers.Dense(1)])
+full = keras_embed_prep.embed(mlp, ct)
+keras_embed_prep.verify(ct, full, sample.head(2), model=mlp)
+embedded = keras_embed_prep.verify(ct, full, sample, model=mlp)
+last = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"above_mb": (after - before) / 1024, "passed": report.passed, "rows": report.rows,
-                  "columns": len(report.columns)}))
+                  "columns": len(report.columns), "embedded_above_mb": (last - after) / 1024,
+                  "embedded_passed": embedded.passed, "embedded_rows": embedded.rows,
+                  "boundary_rows": embedded.preprocessing.rows}))
 """
 
 
@@ -145,3 +156,23 @@ def test_verify_on_a_wide_one_hot_stays_within_its_memory_bound():
     assert result["passed"] and result["rows"] == 1000 and result["columns"] == 50001
     # Chunked, it takes about 150 MB; a generous bound that densifying the sample (400 MB a copy) exceeds.
     assert result["above_mb"] < 1000, result
+    assert result["embedded_passed"] and result["embedded_rows"] == result["boundary_rows"] == 1000
+    assert result["embedded_above_mb"] < 1000, result
+
+
+def test_verify_with_the_model_in_chunks_reports_as_one_comparison(one_hot_case, monkeypatch):
+    import keras
+
+    ct, _, df = one_hot_case
+    keras.utils.set_random_seed(0)
+    mlp = keras.Sequential(
+        [keras.Input((41,)), keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(2)]
+    )
+    full = keras_embed_prep.embed(mlp, ct)
+    whole = keras_embed_prep.verify(ct, full, df, model=mlp)
+    monkeypatch.setattr(verify_module, "CHUNK_VALUES", 100 * 41)  # 3 chunks of 100 rows
+    chunked = keras_embed_prep.verify(ct, full, df, model=mlp)
+    assert _report_fields(chunked) == _report_fields(whole)
+    assert _report_fields(chunked.preprocessing) == _report_fields(whole.preprocessing)
+    assert chunked.note == whole.note and chunked.rows == chunked.preprocessing.rows == 300
+    assert chunked.passed
