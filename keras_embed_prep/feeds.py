@@ -28,6 +28,8 @@ SMALL_FRAME_ROWS = 128
 def as_float32(name: str, values: Any) -> np.ndarray:
     """Numeric values (numpy, pandas nullable, bool) as float32; missing becomes NaN."""
     if isinstance(values, pd.Series):
+        if values.dtype in (np.float64, np.float32):  # no missing-value mapping needed: cast once
+            return values.to_numpy().astype(np.float32)
         if values.dtype == object:  # numbers stored as objects (e.g. ints with None)
             try:
                 values = pd.to_numeric(values)
@@ -54,8 +56,14 @@ def as_text(name: str, values: Any):
     (object or unicode) for a 2-D input, and a tensor works everywhere (``predict``,
     calling the model, a SavedModel signature).
     """
-    if isinstance(values, pd.Series):
-        values = values.to_numpy(dtype=object)
+    if isinstance(values, pd.Series):  # tolist: the values to_numpy(dtype=object) holds, one copy less
+        listed = values.tolist()
+        if isinstance(values.dtype, pd.StringDtype):  # str or missing only: str needs no mapping
+            try:
+                return tf.constant(listed, dtype=tf.string)
+            except (TypeError, ValueError):  # a missing value: map the markers
+                pass
+        return tf.constant(_texts(listed), dtype=tf.string)
     values = np.asarray(values, dtype=object)
     tensor = tf.constant(_texts(values.ravel().tolist()), dtype=tf.string)  # from a list: no unicode copy
     return tensor if values.ndim == 1 else tf.reshape(tensor, values.shape)
