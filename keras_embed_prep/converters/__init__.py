@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     functions,
     impute,
     iterative,
+    knn,
     nonlinear,
     polynomial,
     scalers,
