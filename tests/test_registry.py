@@ -34,7 +34,8 @@ def test_every_registered_class_has_a_parity_case():
 def test_converter_signature(entry):
     assert tuple(inspect.signature(entry.converter).parameters) == CONVERTER_PARAMETERS
     assert entry.notes, f"{entry.name} has no notes for the supported-estimators table"
-    assert entry.module.startswith("sklearn.") and "._" not in entry.module
+    packages = ("sklearn.", "category_encoders.", "feature_engine.")
+    assert entry.module.startswith(packages) and "._" not in entry.module
 
 
 def test_case_ids_are_unique():

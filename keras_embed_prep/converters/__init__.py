@@ -1,4 +1,7 @@
-"""Built-in converters; importing this package registers them all."""
+"""Built-in converters; importing this package registers them all (those of other packages only
+where the package is importable)."""
+
+import importlib.util
 
 from . import (  # noqa: F401
     compose,
@@ -14,3 +17,6 @@ from . import (  # noqa: F401
     scalers,
     selection,
 )
+
+if importlib.util.find_spec("category_encoders") is not None:
+    from . import category_encoders  # noqa: F401
