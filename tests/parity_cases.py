@@ -10,6 +10,8 @@ from __future__ import annotations
 from cases_category_encoders import CASES as CATEGORY_ENCODERS
 from cases_category_encoders import ROUND_TRIP as CATEGORY_ENCODERS_ROUND_TRIP
 from cases_discretize import CASES as DISCRETIZE
+from cases_feature_engine import CASES as FEATURE_ENGINE
+from cases_feature_engine import ROUND_TRIP as FEATURE_ENGINE_ROUND_TRIP
 from cases_float32 import CASES as FIT_FLOAT32
 from cases_knn import CASES as KNN
 from cases_knn import ROUND_TRIP as KNN_ROUND_TRIP
@@ -21,7 +23,11 @@ from cases_tabular import CASES as TABULAR
 
 #: Families whose cases are checked for transform parity only, but for the one each names for
 #: the round trips (test_roundtrip.py replays every case of CASES in fresh processes).
-_LEAN = [(KNN, KNN_ROUND_TRIP), (CATEGORY_ENCODERS, CATEGORY_ENCODERS_ROUND_TRIP)]
+_LEAN = [
+    (KNN, KNN_ROUND_TRIP),
+    (CATEGORY_ENCODERS, CATEGORY_ENCODERS_ROUND_TRIP),
+    (FEATURE_ENGINE, FEATURE_ENGINE_ROUND_TRIP),
+]
 
 CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR, *MISSING] + [
     c for cases, pick in _LEAN for c in cases if c.id == pick

@@ -147,7 +147,8 @@ def lookup_rows(flat, rows: Sequence[np.ndarray], unknown: Sequence[np.ndarray])
     table; wider blocks are one gather of ``(batch, k, sum w_c)`` into a table that holds each
     column's rows in its own slots (zeros elsewhere), summed over the columns.
     """
-    rows = [np.asarray(r, dtype=np.float64).reshape(len(r), -1) for r in rows]
+    rows = [np.asarray(r, dtype=np.float64) for r in rows]
+    rows = [r[:, None] if r.ndim == 1 else r for r in rows]
     unknown = [np.asarray(u, dtype=np.float64).reshape(-1) for u in unknown]
     if all(r.shape[1] == 1 for r in rows):
         return lookup_table(flat, np.concatenate([*(r[:, 0] for r in rows), *unknown]))

@@ -20,3 +20,6 @@ from . import (  # noqa: F401
 
 if importlib.util.find_spec("category_encoders") is not None:
     from . import category_encoders  # noqa: F401
+
+if importlib.util.find_spec("feature_engine") is not None:
+    from . import feature_engine  # noqa: F401
