@@ -54,17 +54,15 @@ def donor_average(distances, fitted, fitted_missing, n_neighbors: int, weights: 
     fitted = np.asarray(fitted)
     fitted_missing = np.asarray(fitted_missing, dtype=bool)
     n_train, n_features = fitted.shape
-    values = np.where(fitted_missing, 0.0, f64(fitted)).T  # (n_features, n_train)
-    # (batch, n_features, n_train): NaN distances and non-donors rank last
+    # (batch, n_features, n_train), NaN where a stored value is missing: a weight, not a JSON constant
+    values = _stored(distances, np.where(fitted_missing, np.nan, f64(fitted)).T)
+    # NaN distances and non-donors rank last
     keys = ops.expand_dims(ops.where(ops.isnan(distances), np.float64(np.inf), distances), 1)
-    keys = ops.where(fitted_missing.T[None], np.float64(np.inf), keys)
+    keys = ops.where(ops.isnan(values), np.float64(np.inf), keys)
     k = min(n_neighbors, n_train)
     ranked, order = ops.top_k(ops.negative(keys), k=min(k + 1, n_train), sorted=True)
     ranked = ops.negative(ranked)
-    # full shape: Keras' TensorFlow add would take a (1, n, 1) operand for a bias along the last axis
-    offsets = np.arange(n_features, dtype=np.int32)[None, :, None] * n_train
-    offsets = np.broadcast_to(offsets, (1, n_features, k))
-    donors = ops.take(values.reshape(-1), ops.add(ops.cast(order[..., :k], "int32"), offsets))
+    donors = ops.take_along_axis(values, order[..., :k], axis=2)
     near = ranked[..., :k]
     finite = ops.isfinite(near)
     if weights == "distance":
@@ -74,6 +72,7 @@ def donor_average(distances, fitted, fitted_missing, n_neighbors: int, weights: 
     else:
         w = as_float64(finite)
     w = ops.where(finite, w, np.float64(0.0))
+    donors = ops.where(finite, donors, np.float64(0.0))  # picks past the donors: weight 0, value NaN
     average = ops.divide(ops.sum(ops.multiply(w, donors), axis=-1), ops.sum(w, axis=-1))
     means = [_fitted_mean(fitted[:, j], fitted_missing[:, j]) for j in range(n_features)]
     average = ops.where(ops.isfinite(near[..., 0]), average, f64(means))
@@ -86,8 +85,8 @@ def _ambiguous(keys, ranked, values, k: int, weights: str):
         return ops.zeros_like(ranked[..., 0], dtype="bool")
     kth = ranked[..., k - 1]
     tied = ops.equal(keys, ops.expand_dims(kth, -1))
-    low = ops.min(ops.where(tied, f64(values)[None], np.float64(np.inf)), axis=-1)
-    high = ops.max(ops.where(tied, f64(values)[None], np.float64(-np.inf)), axis=-1)
+    low = ops.min(ops.where(tied, values, np.float64(np.inf)), axis=-1)
+    high = ops.max(ops.where(tied, values, np.float64(-np.inf)), axis=-1)
     ambiguous = ops.logical_and(ops.equal(ranked[..., k], kth), ops.not_equal(low, high))
     ambiguous = ops.logical_and(ambiguous, ops.isfinite(kth))
     if weights == "distance":  # donors beyond a distance-0 donor weigh nothing
@@ -95,6 +94,17 @@ def _ambiguous(keys, ranked, values, k: int, weights: str):
             ambiguous, ops.logical_not(ops.logical_and(ops.equal(ranked[..., 0], 0.0), ops.greater(kth, 0.0)))
         )
     return ambiguous
+
+
+def _stored(like, matrix):
+    """``matrix`` (float64, NaN allowed) repeated for each row of ``like``: ``(batch, *matrix.shape)``.
+
+    The values are the kernel of a ``Dense`` layer fed with ones (``1.0 * v`` is exact), so the
+    ``.keras`` file stores them as a weight rather than as a list in the model's JSON config.
+    """
+    matrix = f64(matrix)
+    flat = project(ops.ones_like(like[:, :1]), matrix.reshape(-1, 1))
+    return ops.reshape(flat, (-1, *matrix.shape))
 
 
 def _fitted_mean(column, missing) -> float:
