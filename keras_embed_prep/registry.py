@@ -204,6 +204,19 @@ NOT_SUPPORTED = {
 }
 
 
+#: Classes of other packages refused by name, with the reason (see :func:`register_refusal`).
+_REFUSED: dict[type, str] = {}
+
+
+def register_refusal(cls: type, reason: str) -> None:
+    """Refuse the exact class ``cls`` by name with ``reason``, rather than as "no converter".
+
+    For a class whose transform cannot be reproduced at all (a third party's, or one of
+    another package), so that ``to_keras`` says why.
+    """
+    _REFUSED[cls] = reason
+
+
 def unsupported_estimators() -> dict[str, str]:
     """Public classes of ``sklearn.preprocessing`` without a converter, with the reason."""
     import sklearn.preprocessing
@@ -231,6 +244,10 @@ def lookup(estimator: Any) -> SupportedEstimator:
         The estimator is not fitted.
     """
     entry = _TABLE.get(("converter", type(estimator)))
+    if entry is None and type(estimator) in _REFUSED:
+        raise UnsupportedEstimatorError(
+            f"{type(estimator).__name__} does not convert: {_REFUSED[type(estimator)]}."
+        )
     if entry is None:
         reason = NOT_SUPPORTED.get(type(estimator).__name__)
         if reason is not None and type(estimator).__module__.startswith("sklearn.preprocessing"):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import fit_case, model_inputs, sklearn_reference
-from parity_cases import CASES, FIT_FLOAT32
+from parity_cases import CASES, FIT_FLOAT32, PARITY_ONLY
 
 from keras_embed_prep import to_keras
 from keras_embed_prep.verify import ATOL, RTOL, as_served, compare
 
+ALL = CASES + PARITY_ONLY + FIT_FLOAT32
 
-@pytest.mark.parametrize("case", CASES + FIT_FLOAT32, ids=[c.id for c in CASES + FIT_FLOAT32])
+
+@pytest.mark.parametrize("case", ALL, ids=[c.id for c in ALL])
 def test_transform_matches_sklearn(case):
     estimator, X = fit_case(case)
     reference = sklearn_reference(estimator, X)
@@ -23,7 +25,7 @@ def test_transform_matches_sklearn(case):
     assert report.passed, f"{case.id}\n{report}"
 
 
-FAILING = [c for c in CASES if c.failing_rows is not None]
+FAILING = [c for c in CASES + PARITY_ONLY if c.failing_rows is not None]
 
 
 @pytest.mark.parametrize("case", FAILING, ids=[c.id for c in FAILING])

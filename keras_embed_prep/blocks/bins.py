@@ -10,8 +10,8 @@ from keras import ops
 from .floats import as_float64, f64
 
 
-def bucketize(x, edges: Sequence[np.ndarray]):
-    """Per column ``np.searchsorted(edges[j], x[:, j], side="right")``, as float64 ``(batch, n)``.
+def bucketize(x, edges: Sequence[np.ndarray], side: str = "right"):
+    """Per column ``np.searchsorted(edges[j], x[:, j], side=side)``, as float64 ``(batch, n)``.
 
     ``edges[j]`` are column ``j``'s sorted inner bin edges (any number per column, none
     for a single bin). ``searchsorted(side="right")`` on sorted edges counts the edges
@@ -27,7 +27,8 @@ def bucketize(x, edges: Sequence[np.ndarray]):
     table = np.full((1, len(edges), max(int(counts.max(initial=0)), 1)), np.finfo(np.float64).max)
     for j, e in enumerate(edges):
         table[0, j, : len(e)] = e
-    hits = ops.less_equal(table, ops.expand_dims(as_float64(x), 2))
+    compare = ops.less_equal if side == "right" else ops.less  # "left": the edges < x
+    hits = compare(table, ops.expand_dims(as_float64(x), 2))
     bins = ops.minimum(ops.sum(ops.cast(hits, "int32"), axis=2), counts)
     return as_float64(bins)
 

@@ -135,3 +135,35 @@ def fill_text_where(x, mask, values: Sequence[str]):
 def lookup_table(flat, table):
     """``table[flat]``: per-cell values from a table of ``total + k`` rows (see category_index)."""
     return ops.take(f64(table), flat) if np.asarray(table).dtype.kind == "f" else ops.take(table, flat)
+
+
+def lookup_rows(flat, rows: Sequence[np.ndarray], unknown: Sequence[np.ndarray]):
+    """Each column's block of outputs for each cell's category, the blocks side by side.
+
+    ``flat`` is :func:`category_index`'s output for ``k`` columns; ``rows[c]`` is a float
+    ``(n_c, w_c)`` table (one row per category of column ``c``, in ``category_index``'s order)
+    and ``unknown[c]`` the ``(w_c,)`` row for a category column ``c`` never saw. Returns float64
+    ``(batch, sum w_c)``; NaN entries stay NaN. Columns of width 1 are one gather each into one
+    table; wider blocks are one gather of ``(batch, k, sum w_c)`` into a table that holds each
+    column's rows in its own slots (zeros elsewhere), summed over the columns.
+    """
+    rows = [np.asarray(r, dtype=np.float64) for r in rows]
+    rows = [r[:, None] if r.ndim == 1 else r for r in rows]
+    unknown = [np.asarray(u, dtype=np.float64).reshape(-1) for u in unknown]
+    if all(r.shape[1] == 1 for r in rows):
+        return lookup_table(flat, np.concatenate([*(r[:, 0] for r in rows), *unknown]))
+    widths = [r.shape[1] for r in rows]
+    starts = np.concatenate([[0], np.cumsum(widths)])
+    total = sum(len(r) for r in rows)
+    table = np.zeros((total + len(rows), starts[-1]))
+    first = 0
+    for c, r in enumerate(rows):
+        table[first : first + len(r), starts[c] : starts[c + 1]] = r
+        table[total + c, starts[c] : starts[c + 1]] = unknown[c]
+        first += len(r)
+    blocks = ops.take(f64(np.where(np.isnan(table), 0.0, table)), flat, axis=0)
+    y = ops.sum(blocks, axis=1)
+    if np.isnan(table).any():
+        undefined = ops.any(ops.take(np.isnan(table), flat, axis=0), axis=1)
+        y = ops.where(undefined, np.float64(np.nan), y)
+    return y

@@ -1,4 +1,7 @@
-"""Built-in converters; importing this package registers them all."""
+"""Built-in converters; importing this package registers them all (those of other packages only
+where the package is importable)."""
+
+import importlib.util
 
 from . import (  # noqa: F401
     compose,
@@ -8,8 +11,15 @@ from . import (  # noqa: F401
     functions,
     impute,
     iterative,
+    knn,
     nonlinear,
     polynomial,
     scalers,
     selection,
 )
+
+if importlib.util.find_spec("category_encoders") is not None:
+    from . import category_encoders  # noqa: F401
+
+if importlib.util.find_spec("feature_engine") is not None:
+    from . import feature_engine  # noqa: F401
