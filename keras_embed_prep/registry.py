@@ -187,7 +187,13 @@ def check_fitted(estimator: Any, message: str | None = None) -> None:
 
 
 def supported_estimators() -> list[SupportedEstimator]:
-    """What converts, generated from the registry, sorted by module and name."""
+    """What converts, generated from the registry, sorted by module and name.
+
+    Parity is for the TensorFlow backend. On JAX it holds for the numeric converters only with
+    ``JAX_ENABLE_X64=1`` (without it most lose float64 silently), and models with text inputs or
+    inference-time checks load on TensorFlow only: docs/backends.md has the table, and
+    ``verify(..., backend="jax")`` checks a saved file there.
+    """
     return sorted(_converters().values(), key=lambda e: (e.module, e.name))
 
 

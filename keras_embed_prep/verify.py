@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import tempfile
 from typing import Any
 
 import keras
@@ -109,6 +112,7 @@ def verify(
     rtol: float = RTOL,
     atol: float = ATOL,
     batch_size: int = 4096,
+    backend: str | None = None,
 ) -> ParityReport:
     """Check a converted model against scikit-learn on data ``X``.
 
@@ -125,11 +129,24 @@ def verify(
     where it is sparse: memory stays bounded on wide one-hot outputs, and the
     report is the same as for one comparison of all rows.
 
+    With ``backend`` (``"jax"``, ``"torch"``, ``"tensorflow"``), ``keras_model`` (a model or
+    the path of a ``.keras`` file) is saved and run in a subprocess on that Keras backend
+    (on JAX eagerly and under ``jax.jit``, with ``JAX_ENABLE_X64`` as set in this
+    environment), and the worse of those runs is reported; without ``model`` only.
+
     Returns
     -------
     ParityReport
         ``report.passed``, per-column errors, ``str(report)`` prints a table.
+
+    Raises
+    ------
+    InputError
+        With ``backend``: the model does not load or run there (text inputs and
+        inference-time checks need TensorFlow), or ``model`` was given.
     """
+    if backend is not None:
+        return _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
     feeds = to_inputs(X, keras_model)
     try:
         reference = reference_output(preprocessor, X)
@@ -160,3 +177,38 @@ def verify(
         # Merged as it goes: one report per chunk kept until the end would cost chunks x columns.
         report = part if report is None else merge_reports([report, part])
     return report
+
+
+def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol) -> ParityReport:
+    """:func:`verify` of ``keras_model`` run on Keras backend ``backend`` in a subprocess."""
+    from .backend_run import BACKENDS, run_on_backend
+
+    if backend not in BACKENDS:
+        raise InputError(f"verify(backend=...) must be one of {BACKENDS}. Received {backend!r}.")
+    if model is not None:
+        raise InputError(
+            "verify(..., backend=...) checks a preprocessing model (to_keras) against scikit-learn; "
+            "it does not take model=. Verify the embedded model on TensorFlow with model=."
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        if isinstance(keras_model, (str, os.PathLike)):
+            path = keras_model
+            keras_model = keras.saving.load_model(path, safe_mode=True)
+        else:
+            path = os.path.join(tmp, "model.keras")
+            keras_model.save(path)
+        run = run_on_backend(path, to_inputs(X, keras_model), backend)
+    if run["error"] is not None:
+        raise InputError(
+            f"Model {keras_model.name!r} does not run on the {backend} backend: {run['error'][:600]} "
+            "Text inputs and inference-time checks (StringLookup) need TensorFlow: serve the "
+            "SavedModel (export), or run this model with KERAS_BACKEND=tensorflow."
+        )
+    reference = reference_transform(preprocessor, X).astype(np.float32)
+    runs = [run[mode] for mode in ("eager", "jit") if run[mode] is not None]
+    reports = [compare(ours, reference, rtol=rtol, atol=atol) for ours in runs]
+    report = next((r for r in reports if not r.passed), reports[0])
+    note = f"run on the {backend} backend" + (" (eager and under jax.jit)" if len(reports) > 1 else "")
+    if run["x64"] is False:
+        note += "; JAX_ENABLE_X64 is unset, so JAX computed the float64 steps in float32"
+    return dataclasses.replace(report, note=note)

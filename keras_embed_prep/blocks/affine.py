@@ -36,6 +36,11 @@ def clip(x, low: float, high: float):
     return ops.clip(x, np.float64(low), np.float64(high))
 
 
+def sign(x):
+    """``np.sign``: -1, 0 or 1, NaN stays NaN (PyTorch's ``sign`` gives 0 for NaN)."""
+    return ops.where(ops.isnan(x), x, ops.sign(x))
+
+
 def greater_than(x, threshold):
     """1.0 where ``x > threshold``, else 0.0 (NaN compares false)."""
     return as_float64(ops.greater(x, f64(threshold)))

@@ -37,7 +37,8 @@ def kernel_rows(x, fitted, kernel: str, gamma: float, degree: float, coef0: floa
         # the last axis when the batch size equals the width (eagerly), which is wrong here.
         distances = ops.add(squared, ops.multiply(dot, np.float64(-2.0)))
         distances = ops.add(distances, f64(np.einsum("ij,ij->i", fitted, fitted)))
-        distances = ops.maximum(distances, np.float64(0.0))
+        # where, not maximum: Keras computes maximum in float32 on PyTorch; NaN stays NaN either way
+        distances = ops.where(ops.less(distances, np.float64(0.0)), np.float64(0.0), distances)
         return ops.exp(ops.multiply(distances, np.float64(-gamma)))
     raise ValueError(f"kernel must be one of {KERNELS}. Received: {kernel!r}.")  # converters validate first
 

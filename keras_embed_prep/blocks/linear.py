@@ -23,12 +23,20 @@ def project(x, components, mean=None, whiten_variance=None):
     served rows are); what depends on fitted attributes alone (the projected mean, the
     whitening divisor) is computed here in the dtype they were fitted in, as
     scikit-learn computes it: float32 for an estimator fitted on float32 data. The
-    matrix lives in a float64 ``Dense`` layer so it is stored as a weight, not as JSON.
+    matrix lives in a float64 ``EinsumDense`` layer so it is stored as a weight, not as
+    JSON; not ``Dense``, whose ``matmul`` Keras computes in float32 on PyTorch (its type
+    promotion maps float64 to float32 outside TensorFlow), while ``einsum`` keeps float64.
     """
     components = np.asarray(components)
     kernel = f64(components).T
     use_bias = mean is not None
-    layer = keras.layers.Dense(kernel.shape[1], use_bias=use_bias, dtype="float64", name=unique("projection"))
+    layer = keras.layers.EinsumDense(
+        "ab,bc->ac",
+        output_shape=(kernel.shape[1],),
+        bias_axes="c" if use_bias else None,
+        dtype="float64",
+        name=unique("projection"),
+    )
     y = layer(x)
     weights = [kernel]
     if use_bias:

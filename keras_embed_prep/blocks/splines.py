@@ -125,9 +125,10 @@ def spline_features(x, knots, coefficients, degree: int, extrapolation: str):
         lo = t[np.arange(n_columns), bound]
         hi = t[np.arange(n_columns), n_knots - bound - 1]
         inside = ops.expand_dims(ops.logical_and(ops.greater_equal(x, lo), ops.less_equal(x, hi)), -1)
-        below = ops.expand_dims(ops.less(x, lo), -1)
-        above = ops.expand_dims(ops.greater(x, hi), -1)
-        edge = ops.minimum(ops.maximum(x, lo), hi)
+        under_lo, over_hi = ops.less(x, lo), ops.greater(x, hi)
+        below, above = ops.expand_dims(under_lo, -1), ops.expand_dims(over_hi, -1)
+        # where, not minimum/maximum: those run in float32 on PyTorch (Keras' type promotion)
+        edge = ops.where(under_lo, lo, ops.where(over_hi, hi, x))
         first = np.arange(n_splines) < reach[:, None]
         last = np.arange(n_splines) >= n_splines - reach[:, None]
         if extrapolation == "constant":

@@ -6,6 +6,7 @@ import numpy as np
 from keras import ops
 from sklearn.preprocessing import FunctionTransformer
 
+from ..blocks import affine
 from ..registry import register_converter
 from ._checks import refuse
 
@@ -20,7 +21,7 @@ NUMPY_FUNCTIONS = {
     np.log1p: ops.log1p,
     np.log2: ops.log2,
     np.negative: ops.negative,
-    np.sign: ops.sign,
+    np.sign: affine.sign,
     np.sqrt: ops.sqrt,
     np.square: ops.square,
     np.tanh: ops.tanh,
