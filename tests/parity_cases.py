@@ -14,7 +14,8 @@ from cases_nonlinear import CASES as NONLINEAR
 from cases_numeric import CASES as NUMERIC
 from cases_numeric import DATASETS, Case
 from cases_tabular import CASES as TABULAR
+from cases_text import CASES as TEXT
 
-CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR, *MISSING]
+CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR, *MISSING, *TEXT]
 
 __all__ = ["CASES", "DATASETS", "FIT_FLOAT32", "Case"]

@@ -12,4 +12,5 @@ from . import (  # noqa: F401
     polynomial,
     scalers,
     selection,
+    text,
 )
