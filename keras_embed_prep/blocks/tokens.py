@@ -87,6 +87,11 @@ class TextBag(keras.layers.Layer):
         )
         return config
 
+    def build(self, input_shape):
+        # nothing to build: the lookups hold their vocabularies already (and tracing call to
+        # build them would cost seconds of graph construction per conversion)
+        self.built = True
+
     def compute_output_spec(self, inputs):
         batch = inputs.shape[0]
         return (
