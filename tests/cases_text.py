@@ -9,6 +9,8 @@ characters, empty documents and missing ones.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from cases_numeric import Case
@@ -88,6 +90,12 @@ WORDS = [
     "K\u212a",
     "Å\u212b",
     "x\x00y",
+    "\x00x",  # not "x\x00": the harness keeps inputs in numpy strings, which drop a trailing NUL
+    "한국어",
+    "\u3000wide\u2003\u2003space",
+    "x\u0301\u0302y",
+    "ab",
+    "\t\t",
 ]
 
 
@@ -234,6 +242,29 @@ CASES: list[Case] = [
         _reviews(missing=True),
     ),
     Case("text-imputed-counts-array", lambda: _idiom(CountVectorizer(binary=True)), _column(missing=True)),
+    Case("text-char-unigrams", lambda: CountVectorizer(analyzer="char"), documents),
+    Case(
+        "text-char-2-4-cased",
+        lambda: CountVectorizer(analyzer="char", ngram_range=(2, 4), lowercase=False),
+        documents,
+    ),
+    Case("text-char-wb-1-3", lambda: CountVectorizer(analyzer="char_wb", ngram_range=(1, 3)), documents),
+    Case(
+        "text-char-wb-tfidf-3-5",
+        lambda: TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)),
+        documents,
+    ),
+    Case("text-strip-unicode", lambda: CountVectorizer(strip_accents="unicode"), documents),
+    Case(
+        "text-strip-ascii-bigrams",
+        lambda: TfidfVectorizer(strip_accents="ascii", ngram_range=(1, 2)),
+        documents,
+    ),
+    Case(
+        "text-char-wb-strip-unicode",
+        lambda: CountVectorizer(analyzer="char_wb", strip_accents="unicode", ngram_range=(2, 3)),
+        documents,
+    ),
     Case(
         "text-count-missing-document",
         CountVectorizer,
@@ -242,3 +273,8 @@ CASES: list[Case] = [
         failing_match="a missing document",
     ),
 ]
+
+#: Round-tripped in fresh processes (each text artifact costs seconds to export and load): one per
+#: path of TextBag's config (word n-grams with stop words, char_wb with accents, the imputer idiom).
+ROUNDTRIP = {"text-count-ngrams-english", "text-char-wb-strip-unicode", "text-ct-imputed-tfidf"}
+CASES = [dataclasses.replace(case, roundtrip=case.id in ROUNDTRIP) for case in CASES]

@@ -17,8 +17,22 @@ import tensorflow as tf
 
 from . import unicode
 
-#: StringLookup's out-of-vocabulary token; never a term (terms of the default pattern have no NUL).
+#: StringLookup's out-of-vocabulary token; never a term (every key ends with _END).
 _OOV = "\x00keras_embed_prep:oov\x00"
+#: Appended to every key and every looked-up string: Keras keeps vocabularies in numpy string
+#: arrays, which drop trailing NUL characters (a character n-gram may end with one).
+_END = "|"
+
+
+def _lookup(keys, name: str):
+    """A StringLookup over ``keys`` (0: not a key, 1..: their positions) for :func:`_find`."""
+    return keras.layers.StringLookup(
+        vocabulary=[f"{k}{_END}" for k in keys], num_oov_indices=1, oov_token=_OOV, mask_token=None, name=name
+    )
+
+
+def _find(lookup, strings):
+    return lookup(tf.strings.join([strings, tf.fill(tf.shape(strings), _END)]))
 
 
 def _member(codes, runs):
@@ -53,10 +67,25 @@ class TextBag(keras.layers.Layer):
     lower : dict or None
         ``{"keys", "values", "cased", "ignorable"}`` from :mod:`~keras_embed_prep.blocks.unicode`:
         ``str.lower()`` exactly; None: no lower case.
+    analyzer : {"word", "char", "char_wb"}
+        scikit-learn's analyzers; for the character ones ``space`` holds Python's ``\\s`` runs.
+    accents : dict or None
+        ``{"keys", "values", "ascii"}``: ``strip_accents`` as a table of characters (then, for
+        ``ascii``, every non-ASCII character dropped); None: accents kept.
     """
 
     def __init__(
-        self, vocabulary, word, min_chars=2, ngram_range=(1, 1), stop_words=(), lower=None, **kwargs
+        self,
+        vocabulary,
+        word,
+        min_chars=2,
+        ngram_range=(1, 1),
+        stop_words=(),
+        lower=None,
+        analyzer="word",
+        space=(),
+        accents=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.vocabulary = [str(t) for t in vocabulary]
@@ -65,15 +94,18 @@ class TextBag(keras.layers.Layer):
         self.ngram_range = [int(n) for n in ngram_range]
         self.stop_words = [str(w) for w in stop_words]
         self.lower = lower
+        self.analyzer = str(analyzer)
+        self.space = [[int(a), int(b)] for a, b in space]
+        self.accents = accents
+        self._space = unicode.re2_class([tuple(r) for r in self.space]) if self.space else None
+        self._accents = None
+        if accents is not None:
+            self._accents = _lookup(accents["keys"], "accents")
         self._separators = unicode.re2_class([tuple(r) for r in self.word], negate=True) + "+"
-        self._terms = keras.layers.StringLookup(
-            vocabulary=self.vocabulary, num_oov_indices=1, oov_token=_OOV, mask_token=None, name="terms"
-        )
+        self._terms = _lookup(self.vocabulary, "terms")
         self._stop = None
         if self.stop_words:
-            self._stop = keras.layers.StringLookup(
-                vocabulary=sorted(set(self.stop_words)), num_oov_indices=1, oov_token=_OOV, name="stop"
-            )
+            self._stop = _lookup(sorted(set(self.stop_words)), "stop")
 
     def get_config(self):
         config = super().get_config()
@@ -84,6 +116,9 @@ class TextBag(keras.layers.Layer):
             ngram_range=self.ngram_range,
             stop_words=self.stop_words,
             lower=self.lower,
+            analyzer=self.analyzer,
+            space=self.space,
+            accents=self.accents,
         )
         return config
 
@@ -129,31 +164,78 @@ class TextBag(keras.layers.Layer):
         mapped = tf.where(codes == unicode.CAPITAL_SIGMA, sigma, mapped)
         return tf.strings.unicode_encode(chars.with_flat_values(mapped), "UTF-8")
 
+    def _stripped(self, x):
+        """``strip_accents``: each character replaced by its image (see ``unicode.accent_table``)."""
+        chars = tf.strings.unicode_split(x, "UTF-8")
+        images = tf.constant(["", *self.accents["values"]])
+        at = _find(self._accents, chars.flat_values)
+        mapped = tf.where(at == 0, chars.flat_values, tf.gather(images, at))
+        x = tf.strings.reduce_join(chars.with_flat_values(mapped), axis=1)
+        if self.accents["ascii"]:
+            x = tf.strings.regex_replace(x, "[^\\x00-\\x7f]", "")
+        return x
+
+    def _characters(self, x):
+        """Character n-grams (``char``) or n-grams of space-padded words (``char_wb``), with rows."""
+        x = tf.strings.regex_replace(x, f"{self._space}{{2,}}", " ")  # Python's \\s\\s+ -> " "
+        low, high = self.ngram_range
+        if self.analyzer == "char":
+            chars = tf.strings.unicode_split(x, "UTF-8")
+            grams = [
+                chars if n == 1 else tf.strings.ngrams(chars, n, separator="") for n in range(low, high + 1)
+            ]
+            terms = grams[0] if len(grams) == 1 else tf.concat(grams, axis=1)
+            return terms.flat_values, terms.value_rowids()
+        words = tf.strings.split(tf.strings.regex_replace(x, f"{self._space}+", " "), sep=" ")
+        keep = tf.strings.length(words.flat_values) > 0
+        doc_of = tf.boolean_mask(words.value_rowids(), keep)
+        flat = tf.boolean_mask(words.flat_values, keep)
+        padded = tf.strings.join([tf.fill(tf.shape(flat), " "), flat, tf.fill(tf.shape(flat), " ")])
+        chars = tf.strings.unicode_split(padded, "UTF-8")
+        length = chars.row_lengths()
+        # scikit-learn: all n-grams of a word longer than n; a word of at most max_n characters once
+        whole = length <= high
+        values, rows = [tf.boolean_mask(padded, whole)], [tf.boolean_mask(doc_of, whole)]
+        for n in range(low, high + 1):
+            grams = tf.strings.ngrams(chars, n, separator="")
+            word = grams.value_rowids()
+            longer = tf.gather(length, word) > n
+            values.append(tf.boolean_mask(grams.flat_values, longer))
+            rows.append(tf.boolean_mask(tf.gather(doc_of, word), longer))
+        return tf.concat(values, 0), tf.concat(rows, 0)
+
     def _terms_of(self, x):
-        """Each row's terms (ragged): tokens, stop words removed, then n-grams."""
+        """Each row's terms as ``(flat terms, row of each)``: tokens, stop words removed, n-grams."""
+        if self.analyzer != "word":
+            return self._characters(x)
         spaced = tf.strings.regex_replace(x, self._separators, " ")
         tokens = tf.strings.split(spaced, sep=" ")
         keep = tf.strings.length(tokens.flat_values, unit="UTF8_CHAR") >= self.min_chars
         if self._stop is not None:
-            keep = tf.logical_and(keep, self._stop(tokens.flat_values) == 0)
+            keep = tf.logical_and(keep, _find(self._stop, tokens.flat_values) == 0)
         tokens = tf.ragged.boolean_mask(tokens, tokens.with_flat_values(keep))
         low, high = self.ngram_range
         grams = [
             tokens if n == 1 else tf.strings.ngrams(tokens, n, separator=" ") for n in range(low, high + 1)
         ]
-        return grams[0] if len(grams) == 1 else tf.concat(grams, axis=1)
+        terms = grams[0] if len(grams) == 1 else tf.concat(grams, axis=1)
+        return terms.flat_values, terms.value_rowids()
 
     def call(self, inputs):
         x = tf.reshape(inputs, [-1])
         if self.lower is not None:
             x = self._lowered(x)
-        terms = self._terms_of(x)
-        ids = self._terms(terms.flat_values)  # 0: not a term, 1..V: the terms
+        if self._accents is not None:
+            x = self._stripped(x)
+        terms, term_rows = self._terms_of(x)
+        ids = _find(self._terms, terms)  # 0: not a term, 1..V: the terms
         width = len(self.vocabulary) + 1
         known = ids > 0
-        rows = tf.boolean_mask(terms.value_rowids(), known)
+        rows = tf.boolean_mask(term_rows, known)
         keys = rows * width + tf.boolean_mask(ids, known)
         distinct, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
+        order = tf.argsort(distinct)  # rows in order (char_wb gathers terms out of row order)
+        distinct, counts = tf.gather(distinct, order), tf.gather(counts, order)
         batch = tf.shape(x, out_type=tf.int64)[0]
         row_of = distinct // width
         bag_ids = tf.RaggedTensor.from_value_rowids(distinct % width - 1, row_of, nrows=batch)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import numpy as np
 
@@ -101,3 +102,31 @@ def sigma_context() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int],
     order = np.argsort(codes)
     codes, cased_plain, ignorable = codes[order], cased_plain[order], ignorable[order]
     return tuple(ranges(codes[cased_plain])), tuple(ranges(codes[ignorable]))
+
+
+@functools.lru_cache(maxsize=2)
+def accent_table(kind: str) -> tuple[list[str], list[str]]:
+    """``(keys, values)``: scikit-learn's ``strip_accents`` (``'ascii'`` or ``'unicode'``) of each
+    character that it changes (for ``'ascii'``, before the non-ASCII characters left are dropped).
+
+    Both functions are NFKD then a filter. NFKD decomposes each character on its own and then
+    only reorders characters of nonzero combining class, which ``'unicode'`` drops and which are
+    not ASCII: so the function of a string is the concatenation of its characters' images, and a
+    per-character table is exact. The images are computed by scikit-learn's own functions.
+    """
+    from sklearn.feature_extraction.text import strip_accents_ascii, strip_accents_unicode
+
+    keys, values = [], []
+    for c in _text(scalars()):
+        if kind == "ascii":
+            if ord(c) < 0x80 or unicodedata.is_normalized("NFKD", c):
+                continue  # unchanged, or dropped with every non-ASCII character
+            image = strip_accents_ascii(c)
+        else:
+            if ord(c) < 0x80 or (unicodedata.is_normalized("NFKD", c) and not unicodedata.combining(c)):
+                continue
+            image = strip_accents_unicode(c)
+        if image != c:
+            keys.append(c)
+            values.append(image)
+    return keys, values

@@ -46,14 +46,15 @@ def _analyzer(estimator) -> dict:
             )
     if callable(estimator.analyzer):
         raise refuse(estimator, "analyzer", estimator.analyzer, "a Python callable cannot be converted.")
-    if estimator.analyzer != "word":
-        raise refuse(estimator, "analyzer", estimator.analyzer, "only analyzer='word' converts so far.")
+    check_choice(estimator, "analyzer", ("word", "char", "char_wb"))
     check_choice(estimator, "input", ("content",))
-    if estimator.strip_accents is not None:
+    if callable(estimator.strip_accents):
         raise refuse(
-            estimator, "strip_accents", estimator.strip_accents, "not reproduced yet; use strip_accents=None."
+            estimator, "strip_accents", estimator.strip_accents, "a Python callable cannot be converted."
         )
-    shortest = TOKEN_PATTERNS.get(estimator.token_pattern)
+    check_choice(estimator, "strip_accents", (None, "ascii", "unicode"))
+    word = estimator.analyzer == "word"
+    shortest = TOKEN_PATTERNS.get(estimator.token_pattern) if word else 1
     if shortest is None:
         raise refuse(
             estimator,
@@ -82,9 +83,19 @@ def _analyzer(estimator) -> dict:
         "word": unicode.matching(r"(?u)\w"),
         "min_chars": shortest,
         "ngram_range": (low, high),
-        "stop_words": sorted(estimator.get_stop_words() or ()),
+        "stop_words": sorted(estimator.get_stop_words() or ()) if word else [],
         "lower": lower,
+        "analyzer": estimator.analyzer,
+        "space": [] if word else unicode.matching(r"(?u)\s"),
+        "accents": _accents(estimator.strip_accents),
     }
+
+
+def _accents(kind: str | None) -> dict | None:
+    if kind is None:
+        return None
+    keys, values = unicode.accent_table(kind)
+    return {"keys": keys, "values": values, "ascii": kind == "ascii"}
 
 
 def _missing_check(estimator, x):
@@ -117,11 +128,11 @@ def _bag(estimator, x):
 @register_converter(
     CountVectorizer,
     notes=(
-        "analyzer='word' with the default token_pattern (or \\b\\w+\\b), lowercase (str.lower(), "
-        "Unicode), ngram_range, stop_words (list, 'english'), fitted or fixed vocabulary_, binary, "
-        "dtype. Custom layer TextBag: the .keras file needs keras_embed_prep to load; the SavedModel "
-        "runs with TensorFlow alone. Refused: callables, input='file'/'filename', strip_accents, "
-        "analyzer='char'/'char_wb', other token patterns."
+        "analyzer 'word' (default token_pattern or \\b\\w+\\b), 'char', 'char_wb'; lowercase "
+        "(str.lower(), Unicode), strip_accents 'ascii'/'unicode', ngram_range, stop_words (list, "
+        "'english'), fitted or fixed vocabulary_, binary, dtype. Custom layer TextBag: the .keras file "
+        "needs keras_embed_prep to load; the SavedModel runs with TensorFlow alone. Refused: callables, "
+        "input='file'/'filename', other token patterns."
     ),
     needs_package_to_load=True,
     input_kinds=_document_kinds,

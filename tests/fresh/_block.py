@@ -22,6 +22,7 @@ def unblock() -> None:
     """Let keras_embed_prep import again (for the models that need its custom layers)."""
     sys.meta_path.remove(_BLOCK)
 
+
 try:
     import keras_embed_prep  # noqa: F401
 except ModuleNotFoundError:
