@@ -83,8 +83,8 @@ def main() -> None:
     lines += [
         "",
         "ratio: (ct.transform + model) / embedded; above 1, the embedded model is faster.",
-        "skl2onnx has no exact converter for these vectorizers' Unicode tokens (see docs/text.md); "
-        "it is not timed here.",
+        "skl2onnx + onnxruntime is not timed in this run; "
+        "see docs/text.md for why text is not exported to ONNX.",
     ]
     RESULTS.write_text("\n".join(lines) + "\n")
 
