@@ -1,11 +1,13 @@
-"""Fusing one-hot preprocessing into the model's first Dense layer.
+"""Fusing one-hot and bag-of-terms preprocessing into the model's first Dense layer.
 
 A one-hot block of width ``w`` multiplied by the first Dense kernel selects one
 kernel row per encoded column: ``one_hot(positions) @ W == sum_k W[positions[:, k]]``.
 Looking the rows up (a stock ``Embedding`` layer) instead of building the wide
 one-hot matrix and multiplying it costs memory and time proportional to the number
 of encoded columns, not to the number of categories. Numeric blocks still go
-through a (narrower) matrix product. The result differs from the unfused model
+through a (narrower) matrix product. A bag of terms (counts or tf-idf weights of a text
+vectorizer) is the same with weights: ``sum_l weights[:, l] * W[ids[:, l]]``, so a vocabulary of
+100,000 terms never becomes a dense ``(rows, 100000)`` matrix. The result differs from the unfused model
 only by float32 summation order.
 """
 
@@ -82,6 +84,16 @@ def _folded(affine: records.Affine | None, rows: np.ndarray):
     return source, rows * a[:, None], b @ rows
 
 
+def _weighted_rows(name: str, rows: np.ndarray, ids, weights, width: int):
+    """``bag_matrix(ids, weights) @ rows`` as ``sum_l weights[:, l] * rows[ids[:, l]]``: no dense bag."""
+    table = np.vstack([rows, np.zeros((1, rows.shape[1]), dtype=rows.dtype)])  # id `width`: padding
+    lookup = keras.layers.Embedding(width + 1, rows.shape[1], name=unique(f"{name}_terms"))
+    picked = lookup(ids)
+    lookup.set_weights([table])
+    scaled = ops.multiply(picked, ops.expand_dims(ops.cast(weights, "float32"), -1))
+    return ops.sum(scaled, axis=1)
+
+
 def fuse(model: keras.Model, features, notes: Records, *, one_hot: bool = True, fold: bool = False):
     """``model(features)`` computed through the first Dense layer's kernel, or None.
 
@@ -97,7 +109,7 @@ def fuse(model: keras.Model, features, notes: Records, *, one_hot: bool = True, 
     a plain float32 Dense layer.
     """
     parts = notes.segments(features)
-    wanted = (one_hot and any(kind == "one_hot" for kind, *_ in parts)) or (
+    wanted = (one_hot and any(kind in ("one_hot", "bag") for kind, *_ in parts)) or (
         fold and any(kind == "dense" and notes.affine_of(t) is not None for kind, t, *_ in parts)
     )
     if not wanted:
@@ -134,6 +146,8 @@ def fuse(model: keras.Model, features, notes: Records, *, one_hot: bool = True, 
             picked = lookup(positions)
             lookup.set_weights([table])
             terms.append(ops.sum(picked, axis=1))
+        elif kind == "bag" and one_hot:
+            terms.append(_weighted_rows(dense.name, rows, *one_hot_of))
         elif folded is not None:
             source, folded_rows, folded_bias = folded
             numeric.append(ops.cast(source, "float32"))

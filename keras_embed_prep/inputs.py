@@ -43,6 +43,17 @@ def _n_features_in(preprocessor: Any) -> int:
     return int(n)
 
 
+def takes_documents(preprocessor: Any) -> bool:
+    """Whether ``preprocessor`` takes one string per row (a text vectorizer, or a Pipeline starting
+    with one): it has no ``n_features_in_`` and its converter reads text."""
+    if getattr(preprocessor, "n_features_in_", None) is not None:
+        return False
+    steps = [s for _, s in getattr(preprocessor, "steps", []) if s is not None and s != "passthrough"]
+    if steps:
+        return takes_documents(steps[0])
+    return input_kinds(preprocessor, 1) == ["text"]
+
+
 def build_inputs(preprocessor: Any):
     """Keras inputs for the raw data ``preprocessor`` was fitted on.
 
@@ -53,6 +64,9 @@ def build_inputs(preprocessor: Any):
     string when every column is text. ``x`` is a float64 tensor, a string tensor, or
     :class:`~keras_embed_prep.columns.Columns` when kinds are mixed.
     """
+    if takes_documents(preprocessor):
+        inputs = keras.Input(shape=(), dtype="string", name=ARRAY_INPUT_NAME)
+        return inputs, inputs
     n = _n_features_in(preprocessor)
     kinds = input_kinds(preprocessor, n)
     names = getattr(preprocessor, "feature_names_in_", None)
@@ -176,6 +190,15 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
         A column is missing, has the wrong kind, or the array has the wrong width.
     """
     inputs = model.inputs
+    documents_input = len(inputs) == 1 and len(inputs[0].shape) == 1 and inputs[0].name == ARRAY_INPUT_NAME
+    if documents_input and not isinstance(X, pd.DataFrame):
+        documents = X.to_numpy(dtype=object) if isinstance(X, pd.Series) else np.asarray(X, dtype=object)
+        if documents.ndim != 1:
+            raise InputError(
+                f"{model.name} takes one document (string) per row, as a text vectorizer does. "
+                f"Received shape {documents.shape}. Pass a list, a 1-D array or a pandas Series of text."
+            )
+        return _as_text("The documents", documents)
     if len(inputs) == 1 and len(inputs[0].shape) == 2:
         expected = int(inputs[0].shape[-1])
         array = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)

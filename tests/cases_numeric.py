@@ -184,6 +184,8 @@ class Case:
     failing_match: str = "error_on_new"
     #: targets for supervised transformers, computed from X_fit
     fit_y: Callable[[Any], np.ndarray] | None = None
+    #: whether test_roundtrip.py saves, exports and replays it in fresh processes
+    roundtrip: bool = True
 
     def dataset(self) -> tuple[Any, Any]:
         return self.data() if callable(self.data) else DATASETS[self.data]()

@@ -57,6 +57,8 @@ def write_artifact(directory: pathlib.Path, model, inputs) -> None:
     """Save ``model`` as .keras and SavedModel, with the inputs to replay in a fresh process."""
     directory.mkdir(parents=True)
     model.save(directory / "model.keras")
+    if "keras_embed_prep>" in model.to_json():  # a registered custom layer: loads with the package
+        (directory / "needs_package").touch()
     export(model, directory / "savedmodel")
     (directory / "signature.json").write_text(json.dumps(signature_keys(model)))
     if isinstance(inputs, dict):

@@ -20,6 +20,7 @@ from cases_nonlinear import CASES as NONLINEAR
 from cases_numeric import CASES as NUMERIC
 from cases_numeric import DATASETS, Case
 from cases_tabular import CASES as TABULAR
+from cases_text import CASES as TEXT
 
 #: Families whose cases are checked for transform parity only, but for the one each names for
 #: the round trips (test_roundtrip.py replays every case of CASES in fresh processes).
@@ -29,7 +30,7 @@ _LEAN = [
     (FEATURE_ENGINE, FEATURE_ENGINE_ROUND_TRIP),
 ]
 
-CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR, *MISSING] + [
+CASES: list[Case] = [*NUMERIC, *TABULAR, *DISCRETIZE, *NONLINEAR, *MISSING, *TEXT] + [
     c for cases, pick in _LEAN for c in cases if c.id == pick
 ]
 #: Checked by test_parity.py (and counted by test_registry.py), not round-tripped.

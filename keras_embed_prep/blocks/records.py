@@ -35,6 +35,18 @@ class OneHot:
     width: int
 
 
+@dataclass(frozen=True)
+class Bag:
+    """A ``(batch, width)`` block that is zero except ``weights`` at int ``ids``, both ``(batch, L)``.
+
+    Padding entries have id ``width`` (no column) and weight 0.
+    """
+
+    ids: Any
+    weights: Any
+    width: int
+
+
 @dataclass
 class Records:
     """What the blocks noted during one build, keyed by the identity of the tensor they made."""
@@ -57,7 +69,8 @@ class Records:
         """How ``y`` is made, as column blocks in order.
 
         ``("one_hot", tensor, positions, width)`` for a block built by
-        :func:`~keras_embed_prep.blocks.categories.one_hot`, ``("dense", tensor)`` for
+        :func:`~keras_embed_prep.blocks.categories.one_hot`, ``("bag", tensor, ids, weights,
+        width)`` for one built by :func:`~keras_embed_prep.blocks.text.bag_matrix`, ``("dense", tensor)`` for
         anything else. Lets :func:`keras_embed_prep.embed` look up the first Dense
         layer's kernel rows instead of multiplying a wide one-hot matrix.
         """
@@ -66,6 +79,8 @@ class Records:
             return [segment for part in record for segment in self.segments(part)]
         if isinstance(record, OneHot):
             return [("one_hot", y, record.positions, record.width)]
+        if isinstance(record, Bag):
+            return [("bag", y, record.ids, record.weights, record.width)]
         return [("dense", y)]
 
 
@@ -91,6 +106,12 @@ def note(tensor, record):
     if records is not None:
         records.note(tensor, record)
     return tensor
+
+
+def recorded(tensor):
+    """The record noted for ``tensor`` in the build in progress, or None."""
+    records = _ACTIVE.get()
+    return records.of(tensor) if records is not None else None
 
 
 def note_affine(y, x, center=None, divisor=None, multiplier=None, shift=None):

@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     polynomial,
     scalers,
     selection,
+    text,
 )
 
 if importlib.util.find_spec("category_encoders") is not None:

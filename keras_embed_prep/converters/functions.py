@@ -1,4 +1,4 @@
-"""FunctionTransformer with ``func=None`` or a named numpy function."""
+"""FunctionTransformer: ``func=None``, a named numpy function, or ``np.ravel`` before a vectorizer."""
 
 from __future__ import annotations
 
@@ -28,13 +28,20 @@ NUMPY_FUNCTIONS = {
 }
 
 
+def _passes_text(estimator, n_columns: int) -> list[str]:
+    """Numbers, except that the identity and ``np.ravel`` pass text through (see the converter)."""
+    return ["number"] * n_columns
+
+
 @register_converter(
     FunctionTransformer,
     notes=(
         "func=None (identity) or one of np."
         + ", np.".join(sorted(f.__name__ for f in NUMPY_FUNCTIONS))
-        + " without kw_args. Other functions (lambdas included) are refused: register a converter."
+        + " without kw_args; np.ravel of one text column (the column a text vectorizer takes). "
+        "Other functions (lambdas included) are refused: register a converter."
     ),
+    input_kinds=_passes_text,
 )
 def convert_function_transformer(estimator, x):
     func = estimator.func
@@ -46,8 +53,25 @@ def convert_function_transformer(estimator, x):
             "keyword arguments to func cannot be reproduced; fold them into a function "
             "and register a converter for it.",
         )
+    text = not (hasattr(x, "dtype") and x.dtype == "float64")
+    if func is np.ravel:
+        if len(x.shape) == 2 and int(x.shape[-1]) != 1 or not text:
+            raise refuse(
+                estimator,
+                "func",
+                "np.ravel",
+                "converts only for one text column (one document per row, before a text vectorizer).",
+            )
+        return x
     if func is None:
         return x
+    if text:
+        raise refuse(
+            estimator,
+            "func",
+            getattr(func, "__name__", func),
+            "it receives text columns here; only func=None and np.ravel pass text through.",
+        )
     op = NUMPY_FUNCTIONS.get(func)
     if op is None:
         name = getattr(func, "__qualname__", repr(func))

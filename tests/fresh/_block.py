@@ -14,7 +14,14 @@ class _Block:
         return None
 
 
-sys.meta_path.insert(0, _Block())
+_BLOCK = _Block()
+sys.meta_path.insert(0, _BLOCK)
+
+
+def unblock() -> None:
+    """Let keras_embed_prep import again (for the models that need its custom layers)."""
+    sys.meta_path.remove(_BLOCK)
+
 
 try:
     import keras_embed_prep  # noqa: F401

@@ -15,9 +15,11 @@ from pathlib import Path
 import tensorflow as tf
 
 from ...blocks.checks import check_reasons
+from ...blocks.tokens import TextBag
 from ...bounds import network_split
 from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
+from ...walk import layers_by_path
 from ..signatures import serving
 from . import gates, handlers, probes
 
@@ -46,6 +48,7 @@ def _onnx_tools():
 
 def export_onnx(model, path: Path, *, sample, rtol: float, atol: float) -> ParityReport:
     """Convert ``model``, check the ONNX file against it, and write the file only if it passes."""
+    _refuse_text(model)
     onnx, ort = _onnx_tools()
     # Converted with the network's boundary as extra outputs, so the check sees both parts of the
     # very graph that is written (the extra outputs are dropped before writing).
@@ -66,6 +69,17 @@ def export_onnx(model, path: Path, *, sample, rtol: float, atol: float) -> Parit
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(proto.SerializeToString())
     return report
+
+
+def _refuse_text(model) -> None:
+    """Text vectorizers are refused: ONNX has no exact counterpart of their Unicode string steps."""
+    text = [path for path, layer in layers_by_path(model).items() if isinstance(layer, TextBag)]
+    if text:
+        raise ExportError(
+            f"export(format='onnx') does not convert text vectorizers (layer {text[0]!r}, a TextBag): "
+            "ONNX string ops (RegexFullMatch, StringNormalizer) cannot reproduce Python's Unicode "
+            "tokens and str.lower() exactly. Export a SavedModel (the default format) instead."
+        )
 
 
 def _session(onnx, ort, model, proto, log: list[str]):

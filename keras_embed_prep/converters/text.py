@@ -1,0 +1,180 @@
+"""CountVectorizer, TfidfVectorizer and TfidfTransformer: text to term counts and tf-idf weights.
+
+A vectorizer takes one string per row (its column in a ColumnTransformer, named by a string, or
+a 1-D array of strings). The string steps run in :class:`~keras_embed_prep.blocks.tokens.TextBag`
+with Python's own Unicode tables (:mod:`~keras_embed_prep.blocks.unicode`); the numbers are stock
+layers in :mod:`~keras_embed_prep.blocks.text`. What cannot be reproduced exactly is refused by
+name; docs/text.md says what each option becomes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from keras import ops
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+
+from ..blocks import checks, text, tokens, unicode
+from ..columns import MARKERS
+from ..registry import register_converter
+from ._checks import check_choice, refuse
+
+#: Token patterns reproduced, as the shortest token they accept: maximal runs of word characters.
+TOKEN_PATTERNS = {
+    r"(?u)\b\w\w+\b": 2,
+    r"\b\w\w+\b": 2,
+    r"(?u)\b\w+\b": 1,
+    r"\b\w+\b": 1,
+}
+#: The dtypes whose counts are exact (scikit-learn casts int32 counts to ``dtype``).
+DTYPES = (np.int32, np.int64, np.float32, np.float64)
+
+
+def _document_kinds(estimator, n_columns: int) -> list[str]:
+    return ["text"] * n_columns
+
+
+def _analyzer(estimator) -> dict:
+    """The :class:`TextBag` configuration of a fitted vectorizer, refusing what is not exact."""
+    for name in ("preprocessor", "tokenizer"):
+        if getattr(estimator, name) is not None:
+            raise refuse(
+                estimator,
+                name,
+                getattr(estimator, name),
+                "a Python callable cannot be "
+                "converted; use the built-in options, or register a converter for a subclass.",
+            )
+    if callable(estimator.analyzer):
+        raise refuse(estimator, "analyzer", estimator.analyzer, "a Python callable cannot be converted.")
+    check_choice(estimator, "analyzer", ("word", "char", "char_wb"))
+    check_choice(estimator, "input", ("content",))
+    if callable(estimator.strip_accents):
+        raise refuse(
+            estimator, "strip_accents", estimator.strip_accents, "a Python callable cannot be converted."
+        )
+    check_choice(estimator, "strip_accents", (None, "ascii", "unicode"))
+    word = estimator.analyzer == "word"
+    shortest = TOKEN_PATTERNS.get(estimator.token_pattern) if word else 1
+    if shortest is None:
+        raise refuse(
+            estimator,
+            "token_pattern",
+            estimator.token_pattern,
+            f"only the word-run patterns {sorted(TOKEN_PATTERNS)} are reproduced exactly.",
+        )
+    low, high = (int(n) for n in estimator.ngram_range)
+    if not 1 <= low <= high:
+        raise refuse(estimator, "ngram_range", estimator.ngram_range, "use 1 <= min_n <= max_n.")
+    if np.dtype(estimator.dtype) not in [np.dtype(d) for d in DTYPES]:
+        raise refuse(
+            estimator,
+            "dtype",
+            estimator.dtype,
+            "use int32, int64, float32 or float64; narrower types wrap or round counts.",
+        )
+    vocabulary = sorted(estimator.vocabulary_, key=estimator.vocabulary_.get)
+    lower = None
+    if estimator.lowercase:
+        keys, values = unicode.lower_table()
+        cased, ignorable = unicode.sigma_context()
+        lower = {"keys": keys.tolist(), "values": values.tolist(), "cased": cased, "ignorable": ignorable}
+    return {
+        "vocabulary": vocabulary,
+        "word": unicode.matching(r"(?u)\w"),
+        "min_chars": shortest,
+        "ngram_range": (low, high),
+        "stop_words": sorted(estimator.get_stop_words() or ()) if word else [],
+        "lower": lower,
+        "analyzer": estimator.analyzer,
+        "space": [] if word else unicode.matching(r"(?u)\s"),
+        "accents": _accents(estimator.strip_accents),
+    }
+
+
+def _accents(kind: str | None) -> dict | None:
+    if kind is None:
+        return None
+    keys, values = unicode.accent_table(kind)
+    return {"keys": keys, "values": values, "ascii": kind == "ascii"}
+
+
+def _missing_check(estimator, x):
+    """Zeros ``(batch, 1)`` that fail the rows holding a missing-value marker (scikit-learn raises)."""
+    column = ops.reshape(x, (-1,))
+    flags = ops.any(ops.stack([ops.equal(column, m) for m in MARKERS], axis=1), axis=1)
+    return checks.fail_if_any(
+        flags,
+        f"{type(estimator).__name__}: a missing document (None/NaN); impute text first, e.g. "
+        "SimpleImputer(strategy='constant', fill_value='')",
+    )
+
+
+def _bag(estimator, x):
+    """``(ids, weights, width)``: each row's distinct terms and their counts, float64."""
+    config = _analyzer(estimator)
+    if len(x.shape) == 2 and int(x.shape[-1]) != 1:
+        raise refuse(
+            estimator,
+            "input columns",
+            int(x.shape[-1]),
+            "a text vectorizer takes one "
+            "string per row: name its column with a string, e.g. ('t', vectorizer, 'review').",
+        )
+    ids, values = tokens.text_bag(x, **config)
+    weights = ops.add(ops.cast(values, "float64"), _missing_check(estimator, x))
+    return ids, weights, len(config["vocabulary"])
+
+
+@register_converter(
+    CountVectorizer,
+    notes=(
+        "analyzer 'word' (default token_pattern or \\b\\w+\\b), 'char', 'char_wb'; lowercase "
+        "(str.lower(), Unicode), strip_accents 'ascii'/'unicode', ngram_range, stop_words (list, "
+        "'english'), fitted or fixed vocabulary_, binary, dtype. Custom layer TextBag: the .keras file "
+        "needs keras_embed_prep to load; the SavedModel runs with TensorFlow alone. Refused: callables, "
+        "input='file'/'filename', other token patterns."
+    ),
+    needs_package_to_load=True,
+    input_kinds=_document_kinds,
+)
+def convert_count_vectorizer(estimator, x):
+    ids, weights, width = _bag(estimator, x)
+    return text.counts(ids, weights, width, binary=estimator.binary)
+
+
+def _idf(estimator) -> np.ndarray | None:
+    return np.asarray(estimator.idf_, dtype=np.float64) if estimator.use_idf else None
+
+
+def _tfidf_options(estimator) -> None:
+    if estimator.norm not in ("l1", "l2", None):
+        raise refuse(estimator, "norm", estimator.norm, "use 'l1', 'l2' or None.")
+
+
+@register_converter(
+    TfidfVectorizer,
+    notes=(
+        "CountVectorizer's options, then norm (l1, l2, None), use_idf, smooth_idf (read from idf_), "
+        "sublinear_tf, in float64. Custom layer TextBag (see CountVectorizer)."
+    ),
+    needs_package_to_load=True,
+    input_kinds=_document_kinds,
+)
+def convert_tfidf_vectorizer(estimator, x):
+    _tfidf_options(estimator)
+    ids, weights, width = _bag(estimator, x)
+    bag = text.counts(ids, weights, width, binary=estimator.binary)
+    return text.tfidf(bag, _idf(estimator), estimator.sublinear_tf, estimator.norm)
+
+
+@register_converter(
+    TfidfTransformer,
+    notes=(
+        "norm (l1, l2, None), use_idf, smooth_idf (read from idf_), sublinear_tf; after a "
+        "CountVectorizer it works on the bag of terms, on any other count matrix densely."
+    ),
+)
+def convert_tfidf_transformer(estimator, x):
+    _tfidf_options(estimator)
+    idf = np.asarray(estimator.idf_, dtype=np.float64) if hasattr(estimator, "idf_") else None
+    return text.tfidf(x, idf, estimator.sublinear_tf, estimator.norm)

@@ -1,0 +1,188 @@
+"""Text vectorizers: the Unicode tables proved over every code point, refusals, fusion, artifacts."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
+from sklearn.preprocessing import StandardScaler
+
+from keras_embed_prep import embed, export, supported_estimators, to_inputs, to_keras
+from keras_embed_prep.blocks import unicode
+from keras_embed_prep.blocks.tokens import TextBag
+from keras_embed_prep.errors import ExportError, UnsupportedEstimatorError, UnsupportedParameterError
+from keras_embed_prep.verify import compare
+
+DOCS = ["The quick brown fox", "jumps over the lazy dog", "ΟΔΟΣ İstanbul straße", "", "fox fox dog 42"]
+
+
+@pytest.fixture(scope="module")
+def every_character():
+    """Every Unicode scalar value as a one-character string."""
+    return [chr(c) for c in unicode.scalars().tolist()]
+
+
+def _bag(config):
+    """A TextBag over its own inputs, returning the TF string steps' lower case (for proofs)."""
+    return TextBag(**config)
+
+
+def test_python_lower_is_context_free_but_for_sigma_and_dotted_i(every_character):
+    longer = [c for c in every_character if len(c.lower()) != 1]
+    assert longer == [unicode.DOTTED_CAPITAL_I]
+
+
+def test_lower_table_equals_str_lower_on_every_code_point(every_character):
+    import tensorflow as tf
+
+    keys, values = unicode.lower_table()
+    cased, ignorable = unicode.sigma_context()
+    layer = _bag(
+        {
+            "vocabulary": ["x"],
+            "word": [[97, 97]],
+            "lower": {
+                "keys": keys.tolist(),
+                "values": values.tolist(),
+                "cased": cased,
+                "ignorable": ignorable,
+            },
+        }
+    )
+    sigma = [
+        "ΑΣ",
+        "ΑΣ.Σ",
+        "ΣΑ",
+        "Α Σ",
+        "ΑΣΣ",
+        "ΑΣ\u0301",
+        "aΣb",
+        "ΑΣ'Β",
+        "ΣΣΣ",
+        "Σ",
+        "İΣ",
+        "ΑΣ\u0345",
+        "\u0345Σ",
+        "ǅΣ",
+        "AΣ\u00adΒ",
+        "1Σ",
+        "ΑΣ1",
+        "ΑΣ\u200d",
+    ]
+    probes = every_character + sigma + [f"A{c}Σ{c}" for c in every_character[::97]]
+    ours = layer._lowered(tf.constant(probes)).numpy()
+    wrong = [p for p, o in zip(probes, ours, strict=True) if o.decode("utf-8") != p.lower()]
+    assert not wrong, f"{len(wrong)} strings lower differently, e.g. {wrong[:5]}"
+
+
+def test_tensorflow_own_lower_and_classes_are_not_python(every_character):
+    """Why the tables exist: ICU's lower and RE2's \\p classes follow other Unicode versions."""
+    import tensorflow as tf
+
+    x = tf.constant(every_character)
+    changed = [c for c in every_character if c.lower() != c] + ["a\x00B"]
+    icu = tf.strings.lower(tf.constant(changed), encoding="utf-8").numpy()
+    assert any(o.decode("utf-8") != c.lower() for c, o in zip(changed, icu, strict=True))
+    word = np.array([bool(re.match(r"(?u)\w", c)) for c in every_character])
+    assert (tf.strings.regex_full_match(x, r"[\p{L}\p{N}_]").numpy() != word).any()
+    ours = tf.strings.regex_full_match(x, unicode.re2_class(list(unicode.matching(r"(?u)\w")))).numpy()
+    assert (ours == word).all()
+
+
+def _fitted(**params):
+    return CountVectorizer(**params).fit(DOCS)
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"analyzer": str.split}, "analyzer="),
+        ({"preprocessor": str.strip}, "preprocessor="),
+        ({"tokenizer": str.split}, "tokenizer="),
+        ({"strip_accents": str.upper}, "strip_accents="),
+        ({"token_pattern": r"(?<=\s)\w+"}, "token_pattern="),
+        ({"dtype": np.int8}, "dtype="),
+    ],
+    ids=["callable-analyzer", "preprocessor", "tokenizer", "strip-accents", "lookbehind", "int8"],
+)
+def test_refused_by_name(params, named):
+    with pytest.raises(UnsupportedParameterError, match=re.escape(f"CountVectorizer({named}")):
+        to_keras(_fitted(**params))
+
+
+def test_input_file_is_refused():
+    vectorizer = _fitted()
+    vectorizer.input = "filename"
+    with pytest.raises(UnsupportedParameterError, match=r"input='filename'"):
+        to_keras(vectorizer)
+
+
+def test_hashing_vectorizer_has_no_converter():
+    with pytest.raises(UnsupportedEstimatorError, match="HashingVectorizer"):
+        to_keras(HashingVectorizer().fit(DOCS))
+
+
+def test_supported_estimators_say_the_keras_file_needs_the_package():
+    needs = {e.name: e.needs_package_to_load for e in supported_estimators()}
+    assert needs["CountVectorizer"] and needs["TfidfVectorizer"]
+    assert not needs["TfidfTransformer"] and not needs["OneHotEncoder"]
+
+
+def _table(n=120):
+    rng = np.random.default_rng(5)
+    words = np.array([f"w{i}" for i in range(300)] + ["ΛΌΓΟΣ", "İİ", "naïve"], dtype=object)
+    docs = [" ".join(rng.choice(words, rng.integers(0, 12))) for _ in range(n)]
+    return pd.DataFrame({"review": docs, "stars": rng.normal(size=n)})
+
+
+def test_tfidf_is_looked_up_in_the_first_dense_kernel():
+    import keras
+
+    frame = _table()
+    ct = ColumnTransformer(
+        [("t", TfidfVectorizer(sublinear_tf=True), "review"), ("n", StandardScaler(), ["stars"])]
+    ).fit(frame)
+    width = ct.transform(frame).shape[1]
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((width,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+    )
+    full = embed(model, ct)
+    assert not any(isinstance(layer, keras.layers.CategoryEncoding) for layer in full.layers)
+    expected = np.asarray(model(ct.transform(frame).toarray().astype(np.float32)))
+    assert compare(np.asarray(full(to_inputs(frame, full))), expected).passed
+
+
+def test_onnx_export_of_text_is_refused(tmp_path):
+    model = to_keras(_fitted())
+    with pytest.raises(ExportError, match="TextBag"):
+        export(model, tmp_path / "m.onnx", format="onnx")
+
+
+@pytest.mark.parametrize("kind", ["ascii", "unicode"])
+def test_accent_layer_equals_scikit_learn_on_every_code_point(every_character, kind):
+    import tensorflow as tf
+    from sklearn.feature_extraction.text import strip_accents_ascii, strip_accents_unicode
+
+    strip = {"ascii": strip_accents_ascii, "unicode": strip_accents_unicode}[kind]
+    keys, values = unicode.accent_table(kind)
+    image = dict(zip(keys, values, strict=True))
+    # scikit-learn's function of the string of every character: NFKD works character by character
+    # but for the order of combining marks, which both functions drop, so this checks each image
+    everything = "".join(every_character)
+    ours = "".join(image.get(c, c) for c in everything)
+    if kind == "ascii":
+        ours = ours.encode("ascii", "ignore").decode("ascii")
+    assert ours == strip(everything)
+    layer = TextBag(
+        vocabulary=["x"], word=[[97, 97]], accents={"keys": keys, "values": values, "ascii": kind == "ascii"}
+    )
+    # the table is proved on every character above; the layer applies it to each key and to strings
+    probes = keys + every_character[::101] + ["e\u0301\u0302x", "한국어 x\u0327\u0301", "ﬁ½Å\u212b"]
+    ours = layer._stripped(tf.constant(probes)).numpy()
+    wrong = [p for p, o in zip(probes, ours, strict=True) if o.decode("utf-8") != strip(p)]
+    assert not wrong, f"{len(wrong)} strings differ, e.g. {wrong[:5]}"
