@@ -90,6 +90,7 @@ def check_parity(names, workdir: Path, test, chunk: int) -> dict[str, dict]:
         except Exception as exc:  # a path that cannot even run fails parity, with its reason
             reports[name] = {"passed": False, "rows": 0, "max_abs_error": np.nan, "max_rel_error": np.nan}
             reports[name]["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+            log(f"  parity {name}: FAILED to run ({reports[name]['error']})")
             continue
         report = merge_reports(parts).to_dict()
         reports[name] = {k: report[k] for k in ("passed", "rows", "max_abs_error", "max_rel_error")}

@@ -48,7 +48,8 @@ class Scorer:
         specs, fn = serving(model)
         if self._by_row:
             specs, fn = packed(model, fn) or _one_column(model, fn)
-        self._fn = tf.function(fn, input_signature=[specs], autograph=False)
+        # the concrete function: calling it skips tf.function's argument binding (~0.4 ms a call)
+        self._fn = tf.function(fn, input_signature=[specs], autograph=False).get_concrete_function()
 
     def __call__(self, X: Any) -> dict[str, np.ndarray]:
         """The model's outputs on the raw rows ``X``, by output name."""
