@@ -28,3 +28,28 @@ def graph_nodes(model: Any) -> list | None:
     if not by_depth:
         return None
     return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
+
+
+def all_nodes(model: Any) -> list:
+    """:func:`graph_nodes` of ``model`` with each nested model's own nodes in its place."""
+    import keras
+
+    found = []
+    for node in graph_nodes(getattr(model, "_functional", None) or model) or []:
+        found.append(node)
+        if isinstance(node.operation, keras.Model):
+            found.extend(all_nodes(node.operation))
+    return found
+
+
+def is_stage(layer: Any) -> bool:
+    """Whether ``layer`` is a nested preprocessing model (:mod:`keras_embed_prep.stages`).
+
+    Preprocessing keeps float64 until its final cast: a stage outputs float64, text or integer
+    positions, while a network (the user's model, a fused first layer) outputs float32.
+    """
+    import keras
+
+    return isinstance(layer, keras.Model) and not any(
+        "float" in str(t.dtype) and str(t.dtype) != "float64" for t in keras.tree.flatten(layer.outputs)
+    )
