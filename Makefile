@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	command -v dot >/dev/null || apt-get install -y -q graphviz  # plot_model: inspect --plot, the docs
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -10,6 +10,9 @@ Registered under ``hooks:`` in ``mkdocs.yml``. Markers in the Markdown sources a
 - ``<!-- cli-help -->`` and ``<!-- cli-help COMMAND -->``: the ``--help`` text of the
   ``keras-embed-prep`` command line and of its subcommands.
 
+Pictures are added to the site as it is built (:func:`on_files`): ``keras.utils.plot_model`` of the
+models the home and doctor pages show, and the latency plot of ``benchmarks/results/``.
+
 In the rendered API reference, Sphinx roles such as ``:func:`` before a code span are removed.
 
 This module imports neither MkDocs nor TensorFlow at import time, so tests can call
@@ -48,8 +51,14 @@ def supported_rows() -> list[tuple[str, str, str, bool]]:
 
 
 def supported_table() -> str:
-    """The Markdown table of every class :func:`keras_embed_prep.supported_estimators` lists."""
+    """The Markdown table of every class :func:`keras_embed_prep.supported_estimators` lists.
+
+    Classes of one module that share their notes (the feature selectors) share one row.
+    """
     rows = supported_rows()
+    groups: dict[tuple[str, str, bool], list[str]] = {}
+    for name, module, notes, needs_package in rows:
+        groups.setdefault((module, notes, needs_package), []).append(name)
     lines = [
         f"{len(rows)} classes, generated from `keras_embed_prep.supported_estimators()` when this "
         "site was built.",
@@ -58,9 +67,10 @@ def supported_table() -> str:
         "| what converts, what is refused |",
         "|---|---|---|---|",
     ]
-    for name, module, notes, needs_package in rows:
+    for (module, notes, needs_package), names in groups.items():
         needs = "**yes**: custom layer" if needs_package else "no"
-        lines.append(f"| `{name}` | `{module}` | {needs} | {_cell(notes) or '-'} |")
+        classes = ", ".join(f"`{name}`" for name in names)
+        lines.append(f"| {classes} | `{module}` | {needs} | {_cell(notes) or '-'} |")
     return "\n".join(lines)
 
 
@@ -123,6 +133,88 @@ def on_page_markdown(markdown: str, page, **kwargs) -> str:
         markdown = markdown.replace(TARGETS_MARKER, targets_table())
         markdown = markdown.replace(UNSUPPORTED_MARKER, unsupported_table())
     return _CLI_MARKER.sub(lambda m: cli_help(m.group(1)), markdown)
+
+
+#: Pictures made at every build (never committed, so never stale): site path -> what draws it.
+PICTURES = {
+    "images/embedded-model.png": "penguins",
+    "images/doctor-fixed-model.png": "doctor",
+}
+#: The benchmark's latency plot, as benchmarks/run.py last wrote it.
+LATENCY_PLOT = ("images/latency.png", os.path.join("benchmarks", "results", "latency.png"))
+
+
+def example_model(kind: str):
+    """The embedded model a docs picture shows: ``"penguins"`` (the home page) or ``"doctor"``.
+
+    "penguins": a ColumnTransformer (num = median imputer + StandardScaler, cat = most-frequent
+    imputer + OneHotEncoder) before a small MLP; "doctor": the doctor page's StandardScaler before
+    its model, as the fix that ``diagnose`` proposes embeds it. Weights are seeded, not trained: a
+    picture shows the structure.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from keras_embed_prep import embed
+
+    rng = np.random.default_rng(0)
+    numbers = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    frame = pd.DataFrame(rng.normal(size=(60, 4)) * [5, 2, 14, 800] + [44, 17, 200, 4200], columns=numbers)
+    keras.utils.set_random_seed(0)
+    if kind == "doctor":
+        columns = ["bill length (mm)", "depth", "mass"]
+        pre = StandardScaler().fit(frame.iloc[:, [0, 1, 3]].set_axis(columns, axis=1))
+        layers = [
+            keras.layers.Dense(8, activation="tanh", name="hidden"),
+            keras.layers.Dense(1, name="score"),
+        ]
+        return embed(keras.Sequential([keras.Input((3,)), *layers], name="penguins"), pre)
+    frame["island"] = rng.choice(["Biscoe", "Dream", "Torgersen"], 60).astype(object)
+    frame["sex"] = rng.choice(["male", "female", None], 60).astype(object)
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numbers),
+            (
+                "cat",
+                make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder()),
+                ["island", "sex"],
+            ),
+        ]
+    ).fit(frame)
+    width = pre.transform(frame).shape[1]
+    layers = [keras.layers.Dense(16, activation="relu", name="hidden"), keras.layers.Dense(3, name="species")]
+    return embed(keras.Sequential([keras.Input((width,)), *layers], name="penguin_mlp"), pre)
+
+
+def picture(kind: str) -> bytes:
+    """``keras.utils.plot_model`` of :func:`example_model` as PNG bytes (needs pydot and Graphviz)."""
+    import tempfile
+
+    from keras_embed_prep.walk import plot
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.png")
+        plot(example_model(kind), path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def on_files(files, config, **kwargs):
+    """Add the pictures: drawn from the code now, and the benchmark's latency plot from its results."""
+    from mkdocs.structure.files import File
+
+    for uri, kind in PICTURES.items():
+        files.append(File.generated(config, uri, content=picture(kind)))
+    uri, source = LATENCY_PLOT
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files.append(File.generated(config, uri, abs_src_path=os.path.join(root, source)))
+    return files
 
 
 def on_page_content(html: str, **kwargs) -> str:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from .outputs import named_outputs
-from .walk import graph_nodes
+from .walk import graph_nodes, is_stage
 
 #: Unit roundoff of float32: a correctly rounded operation is off by at most ``EPS32 * |result|``.
 EPS32 = 2.0**-24
@@ -75,7 +75,7 @@ class Split:
 
 def _starts_network(op) -> bool:
     if isinstance(op, keras.Model):
-        return True
+        return not is_stage(op)
     weighted = (keras.layers.Dense, keras.layers.EinsumDense, keras.layers.Embedding)
     return isinstance(op, weighted) and op.dtype_policy.compute_dtype != "float64"
 

@@ -13,7 +13,8 @@ from .blocks.records import Records, recording
 from .columns import Columns
 from .errors import UnsupportedParameterError
 from .inputs import build_inputs
-from .registry import checking_once, convert, lookup
+from .registry import checking_once, lookup
+from .stages import columns, staging, step
 
 
 def to_keras(preprocessor: Any) -> keras.Model:
@@ -40,7 +41,7 @@ def to_keras(preprocessor: Any) -> keras.Model:
     >>> np.asarray(pre(X.astype("float32"))).tolist()
     [[-1.0, -1.0], [1.0, 1.0]]
     """
-    built = build(preprocessor)
+    built = build(preprocessor, positions=False)
     return keras.Model(built.inputs, ops.cast(built.features, "float32"), name="preprocessing")
 
 
@@ -55,12 +56,20 @@ class Built:
     records: Records
 
 
-def build(preprocessor: Any) -> Built:
-    """The raw Keras inputs of ``preprocessor`` and its numeric output, as a :class:`Built`."""
+def build(preprocessor: Any, *, positions: bool = True, reserved: set[str] = frozenset()) -> Built:
+    """The raw Keras inputs of ``preprocessor`` and its numeric output, as a :class:`Built`.
+
+    Each step is one named stage (see :mod:`keras_embed_prep.stages`); with ``positions``,
+    one-hot stages output their positions, so that a fused model never builds the wide
+    one-hot matrix. ``reserved``: layer names the stages must leave free.
+    """
     with checking_once(), recording() as records:
         lookup(preprocessor)  # unsupported or unfitted: fail before building anything
         inputs, x = build_inputs(preprocessor)
-        y = convert(preprocessor, x)
+        names = {t.name for t in keras.tree.flatten(inputs)}
+        with staging(positions=positions, reserved=names | set(reserved)):
+            inputs, x = columns(inputs, x)
+            y = step(None, preprocessor, x)
     if isinstance(y, Columns) or y.dtype == "string":
         raise UnsupportedParameterError(
             f"{type(preprocessor).__name__} outputs text columns; a Keras model needs numbers. "

@@ -128,7 +128,7 @@ def embed(
             f"embed expects a keras.Model as its first argument. Received {type(model).__name__}."
         )
     width = model_input_width(model)
-    built = build(preprocessor)
+    built = build(preprocessor, positions=fuse_one_hot, reserved={model.name})
     inputs, features = built.inputs, built.features
     produced = int(features.shape[-1])
     if produced != width:

@@ -26,7 +26,8 @@ from .errors import UnsupportedParameterError
 def _first_dense(model: keras.Model):
     """``(dense, rest)`` if ``model`` starts with a plain Dense layer reading its only input.
 
-    ``rest`` maps that layer's output to the model's outputs (a callable). None when
+    ``rest`` maps that layer's output to the model's outputs (a callable: the rest of the
+    model, under the model's own name, or the identity). None when
     the model is shaped otherwise (the caller then embeds it unfused).
     """
     if isinstance(model, keras.Sequential):
@@ -34,13 +35,9 @@ def _first_dense(model: keras.Model):
         if not layers or type(layers[0]) is not keras.layers.Dense:
             return None
         rest_layers = layers[1:]
-
-        def rest(t):
-            for layer in rest_layers:
-                t = layer(t)
-            return t
-
-        return layers[0], rest
+        if not rest_layers:
+            return layers[0], lambda t: t
+        return layers[0], keras.Sequential(rest_layers, name=model.name)
     if not isinstance(model, keras.Model) or len(model.inputs) != 1:
         return None
     source = model.inputs[0]
@@ -54,7 +51,7 @@ def _first_dense(model: keras.Model):
         return None
     dense = readers[0]
     try:
-        rest = keras.Model(dense.output, model.outputs)
+        rest = keras.Model(dense.output, model.outputs, name=model.name)
     except (ValueError, TypeError, AttributeError):  # shared or multi-node layers
         return None
     return dense, rest
@@ -131,7 +128,14 @@ def fuse(model: keras.Model, features, notes: Records, *, one_hot: bool = True, 
     bias = np.zeros(units)
     if dense.use_bias:
         bias = bias + np.asarray(ops.convert_to_numpy(dense.bias), dtype=np.float64)
-    terms, numeric, numeric_rows, offset = [], [], [], 0
+    sources, inner, terms, numeric, numeric_rows, offset = [], [], [], [], [], 0
+    fused_from = []
+
+    def source(tensor):  # the fused layer's own input for an outer tensor
+        sources.append(tensor)
+        inner.append(keras.Input(shape=tuple(tensor.shape[1:]), dtype=tensor.dtype, name=f"in{len(inner)}"))
+        return inner[-1]
+
     for kind, tensor, *one_hot_of in parts:
         width = int(tensor.shape[-1])
         rows = kernel[offset : offset + width]
@@ -143,18 +147,22 @@ def fuse(model: keras.Model, features, notes: Records, *, one_hot: bool = True, 
             positions, _ = one_hot_of
             table = np.vstack([rows, np.zeros((1, units), dtype=kernel.dtype)])  # row `width`: no output
             lookup = keras.layers.Embedding(width + 1, units, name=unique(f"{dense.name}_rows"))
-            picked = lookup(positions)
+            picked = lookup(source(positions))
             lookup.set_weights([table])
             terms.append(ops.sum(picked, axis=1))
+            fused_from.append(notes.stage_of(tensor) or "one_hot")
         elif kind == "bag" and one_hot:
-            terms.append(_weighted_rows(dense.name, rows, *one_hot_of))
+            ids, weights, bag_width = one_hot_of
+            terms.append(_weighted_rows(dense.name, rows, source(ids), source(weights), bag_width))
+            fused_from.append(notes.stage_of(tensor) or "bag")
         elif folded is not None:
-            source, folded_rows, folded_bias = folded
-            numeric.append(ops.cast(source, "float32"))
+            folded_source, folded_rows, folded_bias = folded
+            numeric.append(ops.cast(source(folded_source), "float32"))
             numeric_rows.append(folded_rows.astype(np.float32))
             bias = bias + folded_bias
+            fused_from.append(notes.stage_of(tensor) or "affine")
         else:
-            numeric.append(ops.cast(tensor, "float32"))
+            numeric.append(ops.cast(source(tensor), "float32"))
             numeric_rows.append(rows)
     if numeric:
         product = keras.layers.Dense(units, use_bias=False, name=unique(f"{dense.name}_numeric"))
@@ -167,4 +175,6 @@ def fuse(model: keras.Model, features, notes: Records, *, one_hot: bool = True, 
     if dense.use_bias or fold:
         pre = ops.add(pre, bias.astype(np.float32))
     activated = keras.layers.Activation(dense.activation, name=unique(f"{dense.name}_activation"))(pre)
-    return rest(activated)
+    name = f"{dense.name}_fused_with_{'_and_'.join(dict.fromkeys(fused_from))}"
+    layer = keras.Model(inner[0] if len(inner) == 1 else inner, activated, name=name)
+    return rest(layer(sources[0] if len(sources) == 1 else sources))

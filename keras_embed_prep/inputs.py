@@ -198,7 +198,7 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
                 f"{model.name} takes one document (string) per row, as a text vectorizer does. "
                 f"Received shape {documents.shape}. Pass a list, a 1-D array or a pandas Series of text."
             )
-        return _as_text("The documents", documents)
+        return as_text("The documents", documents)
     if len(inputs) == 1 and len(inputs[0].shape) == 2:
         expected = int(inputs[0].shape[-1])
         array = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)

@@ -439,6 +439,21 @@ def test_inspect_saved_model(capsys, files):
     assert "output_0  float32  (None, 2)" in out
 
 
+def test_inspect_lists_stages_and_plots_them(capsys, files, tmp_path):
+    columns = ", ".join(repr(c) for c in COLUMNS)
+    stages = [
+        f"  simpleimputer  <- {columns}  -> 3 float64",
+        f"  standardscaler  <- {columns}  -> 3 float64",
+        f"  tiny  <- {columns}  -> 2 float32",
+    ]
+    png = tmp_path / "model.png"
+    code, out, _ = _run(capsys, ["inspect", files.full, "--plot", str(png)])
+    assert code == 0 and all(line in out.splitlines() for line in stages), out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, _ = _run(capsys, ["inspect", files.serving])
+    assert code == 0 and all(line in out.splitlines() for line in stages), out
+
+
 def test_demo_forwards_out(capsys, monkeypatch, tmp_path):
     import keras_embed_prep.demo
 

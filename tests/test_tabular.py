@@ -12,6 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from keras_embed_prep import export, signature_keys, to_inputs, to_keras
 from keras_embed_prep.verify import compare
+from keras_embed_prep.walk import all_nodes
 
 
 def _categories(n, rows=20_000, seed=0):
@@ -55,7 +56,7 @@ def _wide(n_columns, rows=200, seed=1):
 
 
 def _operations(model):
-    return [op for op in model.operations if type(op).__name__ != "InputLayer"]
+    return [n.operation for n in all_nodes(model) if type(n.operation).__name__ != "InputLayer"]
 
 
 def test_graph_grows_with_steps_not_columns():

@@ -27,7 +27,8 @@ def one_hot(positions, width: int):
     encode = keras.layers.CategoryEncoding(
         num_tokens=width + 1, output_mode="multi_hot", name=unique("one_hot")
     )
-    positions = ops.cast(positions, "int64")
+    if positions.dtype != "int64":
+        positions = ops.cast(positions, "int64")
     hot = encode(positions)
     # A slice, not a gather, drops the extra slot; 0.0/1.0 need no subnormal care (plain cast).
     y = ops.cast(hot[:, :width], "float64")

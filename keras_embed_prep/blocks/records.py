@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,8 @@ class Affine:
     divisor: Any = None
     multiplier: Any = None
     shift: Any = None
+    #: The stage (see :mod:`keras_embed_prep.stages`) that made the tensor, once known.
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class OneHot:
 
     positions: Any
     width: int
+    stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Bag:
     ids: Any
     weights: Any
     width: int
+    stage: str | None = None
 
 
 @dataclass
@@ -60,6 +65,10 @@ class Records:
         """The record of ``tensor`` (:class:`Affine`, :class:`OneHot` or a list of parts), or None."""
         entry = self._notes.get(id(tensor))
         return entry[1] if entry is not None and entry[0] is tensor else None
+
+    def stage_of(self, tensor) -> str | None:
+        """The name of the stage that made ``tensor`` (an affine, one-hot or bag block), if noted."""
+        return getattr(self.of(tensor), "stage", None)
 
     def affine_of(self, tensor) -> Affine | None:
         record = self.of(tensor)
@@ -112,6 +121,15 @@ def recorded(tensor):
     """The record noted for ``tensor`` in the build in progress, or None."""
     records = _ACTIVE.get()
     return records.of(tensor) if records is not None else None
+
+
+def note_stage(tensor, stage: str):
+    """Add the ``stage`` that made ``tensor`` to its record (affine, one-hot or bag); returns ``tensor``."""
+    records = _ACTIVE.get()
+    record = records.of(tensor) if records is not None else None
+    if isinstance(record, (Affine, OneHot, Bag)):
+        records.note(tensor, dataclasses.replace(record, stage=stage))
+    return tensor
 
 
 def note_affine(y, x, center=None, divisor=None, multiplier=None, shift=None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
 import textwrap
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from ..convert import to_keras
-from ..errors import FileFormatError, KerasEmbedPrepError
+from ..errors import FileFormatError, KerasEmbedPrepError, MissingDependencyError
 from ..export import signature_keys
+from ..export.savedmodel import STAGES_FILE
 from ..io import is_keras_file, is_saved_model, load_keras_model, load_saved_model
 from ..outputs import named_outputs, output_order
+from ..walk import plot, stages
 from .common import EXIT_OK, load_preprocessor_file
 
 NAME = "inspect"
@@ -25,16 +28,27 @@ HELP = "what converts in a preprocessor; the inputs and outputs of a model"
 DESCRIPTION = (
     "For a preprocessor file: whether it and each of its steps convert, and why not. For a "
     ".keras model or a SavedModel directory: its raw inputs (names, serving_default keys, "
-    "dtypes, shapes) and outputs."
+    "dtypes, shapes), outputs, and stages (one per scikit-learn step, with the columns each "
+    "reads and its output widths); --plot draws a .keras model."
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="PATH", help="preprocessor file, .keras file or SavedModel dir")
+    parser.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="for a .keras file: also draw the model's stages to this image (pydot and Graphviz)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     path = pathlib.Path(args.path)
+    if getattr(args, "plot", None) and not is_keras_file(path):
+        raise FileFormatError(
+            f"--plot draws a .keras model; {args.path!r} is not a .keras file. A SavedModel keeps "
+            "no layers to draw: plot the .keras file it was exported from."
+        )
     if is_saved_model(path):
         return _inspect_saved_model(args.path)
     if path.is_dir():
@@ -43,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             "preprocessor file, a .keras file or a SavedModel directory."
         )
     if is_keras_file(path):
-        return _inspect_keras(args.path)
+        return _inspect_keras(args.path, getattr(args, "plot", None))
     return _inspect_preprocessor(args.path, args)
 
 
@@ -124,7 +138,27 @@ def _inspect_preprocessor(path: str, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- models
 
 
-def _inspect_keras(path: str) -> int:
+def _print_stages(found: list[dict]) -> None:
+    if not found:
+        return
+    print(f"stages ({len(found)}):  name <- input columns -> output widths (int: one-hot positions)")
+    for stage in found:
+        columns = ", ".join(repr(c) for c in stage["inputs"])
+        widths = [f"{w} {d}" for w, d in zip(stage["widths"], stage["dtypes"], strict=True)]
+        print(f"  {stage['name']}  <- {columns}  -> {', '.join(widths)}")
+
+
+def _plot(model: keras.Model, to: str) -> None:
+    try:
+        plot(model, to)
+    except ImportError as exc:  # pydot or Graphviz missing
+        raise MissingDependencyError(
+            f"--plot {to!r} needs pydot (pip install pydot) and Graphviz's dot program. {exc}"
+        ) from exc
+    print(f"plot: {to}")
+
+
+def _inspect_keras(path: str, plot: str | None = None) -> int:
     model = load_keras_model(path)
     keys = signature_keys(model)
     print(f"{path}: Keras model {model.name!r}")
@@ -138,6 +172,9 @@ def _inspect_keras(path: str) -> int:
     print(f"outputs ({len(outputs)}):")
     for name, t in outputs.items():
         print(f"  {name}  {t.dtype}  {tuple(t.shape)}")
+    _print_stages(stages(model))
+    if plot:
+        _plot(model, plot)
     return EXIT_OK
 
 
@@ -154,4 +191,7 @@ def _inspect_saved_model(path: str) -> int:
     for key in sorted(signature.outputs, key=output_order):
         spec = signature.outputs[key]
         print(f"  {key}  {spec.dtype.name}  {tuple(spec.shape)}")
+    stages_file = pathlib.Path(path) / STAGES_FILE
+    if stages_file.is_file():
+        _print_stages(json.loads(stages_file.read_text()))
     return EXIT_OK

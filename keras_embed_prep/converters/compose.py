@@ -17,17 +17,19 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from ..blocks import floats, records
 from ..columns import UNUSED, Columns
 from ..errors import UnsupportedParameterError
-from ..registry import convert, input_kinds, register_converter
+from ..registry import input_kinds, register_converter
+from ..stages import mark_composite, step
 
 # --- Pipeline -------------------------------------------------------------------------------
 
 
 def _pipeline_steps(pipeline: Pipeline) -> list:
-    return [step for _, step in pipeline.steps if step is not None and step != "passthrough"]
+    """``(name, step)`` of the steps that do something."""
+    return [(n, s) for n, s in pipeline.steps if s is not None and s != "passthrough"]
 
 
 def _pipeline_kinds(pipeline: Pipeline, n_columns: int) -> list[str]:
-    steps = _pipeline_steps(pipeline)
+    steps = [s for _, s in _pipeline_steps(pipeline)]
     return input_kinds(steps[0], n_columns) if steps else ["number"] * n_columns
 
 
@@ -37,8 +39,8 @@ def _pipeline_kinds(pipeline: Pipeline, n_columns: int) -> list[str]:
     input_kinds=_pipeline_kinds,
 )
 def convert_pipeline(estimator, x):
-    for step in _pipeline_steps(estimator):
-        x = convert(step, x)
+    for name, part in _pipeline_steps(estimator):
+        x = step(name, part, x)
     return x
 
 
@@ -118,7 +120,7 @@ def convert_column_transformer(estimator, x):
     table = Columns.of(x)
     weights = estimator.transformer_weights
     outputs = [
-        _weighted(convert(transformer, table.select(idx)), weights, name)
+        _weighted(step(name, transformer, table.select(idx)), weights, name)
         for name, transformer, idx in _ct_parts(estimator)
     ]
     if not outputs:
@@ -161,6 +163,9 @@ def convert_feature_union(estimator, x):
                 )
             y = x
         else:
-            y = convert(transformer, x)
+            y = step(name, transformer, x)
         outputs.append(_weighted(y, estimator.transformer_weights, name))
     return records.concat(outputs)
+
+
+mark_composite(Pipeline, ColumnTransformer, FeatureUnion)

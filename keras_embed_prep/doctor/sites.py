@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..walk import graph_nodes, layers_by_path
+from ..walk import all_nodes, layers_by_path
 from .trace import Step, trace
 
 #: keras.ops calls whose constants hold fitted statistics.
@@ -44,7 +44,7 @@ def embeds(model: keras.Model) -> bool:
         return True
     return any(
         type(node.operation).__name__ in ("Subtract", "Divide") and node_constant(node) is not None
-        for node in graph_nodes(model) or []
+        for node in all_nodes(model)
     )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..blocks.checks import refusal_reason
 from ..io import quote_error
 from ..outputs import output_matrix
-from ..walk import graph_nodes
+from ..walk import graph_nodes, is_stage
 
 
 @dataclass
@@ -75,8 +75,9 @@ def trace(
 ) -> list[Step]:
     """Run ``model`` on ``feeds`` layer by layer; nested models are expanded.
 
-    ``only`` keeps the graph nodes it accepts (their inputs too), and does not expand nested
-    models: the few steps a reader needs, without running every layer.
+    ``only`` keeps the graph nodes it accepts (their inputs too), and expands only the nested
+    preprocessing stages (not the user's model): the few steps a reader needs, without
+    running every layer.
     """
     if isinstance(model, keras.Sequential):
         return _trace_sequential(model, feeds, n, prefix)
@@ -84,7 +85,7 @@ def trace(
     if nodes is None:  # a subclassed model: one step
         return [Step(f"{prefix}{model.name}", model, _numpy(_single(feeds)), _numpy(model(feeds)))]
     if only is not None:
-        nodes = [node for node in nodes if only(node)]
+        nodes = [node for node in nodes if is_stage(node.operation) or only(node)]
     values = _node_values(model, nodes, feeds, n, with_inputs=only is not None)
     steps = []
     for node in nodes:
@@ -93,8 +94,8 @@ def trace(
             continue
         ins = [values[id(t)] for t in node.input_tensors]
         outs = [values[id(t)] for t in node.output_tensors]
-        if isinstance(op, keras.Model) and only is None:
-            steps += trace(op, ins[0] if len(ins) == 1 else ins, n, f"{prefix}{op.name}/")
+        if isinstance(op, keras.Model) and (only is None or is_stage(op)):
+            steps += trace(op, ins[0] if len(ins) == 1 else ins, n, f"{prefix}{op.name}/", only)
             continue
         in_ids = [id(t) for t in node.input_tensors]
         out_ids = [id(t) for t in node.output_tensors]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import keras
 
+from .. import walk
 from ..errors import InputError
 from ..verify import ATOL, RTOL, ParityReport
 from .signatures import packed, serving
@@ -111,3 +113,12 @@ def write_savedmodel(model: keras.Model, path: str | os.PathLike) -> None:
     if endpoint is not None:
         archive.add_endpoint(name="serving_packed", fn=endpoint[1], input_signature=[endpoint[0]])
     archive.write_out(os.fspath(path), verbose=False)
+    # The graph of a SavedModel keeps no layer structure: the stages are written beside it, where
+    # TensorFlow Serving keeps extra files and the loader does not look (keras-embed-prep inspect).
+    stages_file = Path(path) / STAGES_FILE
+    stages_file.parent.mkdir(exist_ok=True)
+    stages_file.write_text(json.dumps(walk.stages(model), indent=1))
+
+
+#: The stages of the exported model (:func:`keras_embed_prep.walk.stages`), inside the SavedModel.
+STAGES_FILE = "assets.extra/keras_embed_prep_stages.json"
