@@ -152,7 +152,11 @@ def test_tfidf_is_looked_up_in_the_first_dense_kernel():
         [keras.Input((width,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
     )
     full = embed(model, ct)
-    assert not any(isinstance(layer, keras.layers.CategoryEncoding) for layer in full.layers)
+    from keras_embed_prep.walk import layers_by_path
+
+    nested = list(layers_by_path(full).values())  # stages are nested models: look inside them too
+    assert any(isinstance(layer, keras.Model) for layer in nested)
+    assert not any(isinstance(layer, keras.layers.CategoryEncoding) for layer in nested)
     expected = np.asarray(model(ct.transform(frame).toarray().astype(np.float32)))
     assert compare(np.asarray(full(to_inputs(frame, full))), expected).passed
 
