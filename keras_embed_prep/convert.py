@@ -16,13 +16,16 @@ from .inputs import build_inputs
 from .registry import checking_once, convert, lookup
 
 
-def to_keras(preprocessor: Any) -> keras.Model:
+def to_keras(preprocessor: Any, *, output_col: str | None = None) -> keras.Model:
     """Convert a fitted preprocessor into a Keras model.
 
     Parameters
     ----------
     preprocessor : fitted scikit-learn transformer, Pipeline, ColumnTransformer, ...
-        Anything :func:`supported_estimators` lists, nested as scikit-learn allows.
+        Anything :func:`supported_estimators` lists, nested as scikit-learn allows, or a
+        fitted Spark ML ``PipelineModel`` (or one fitted stage).
+    output_col : str, optional
+        Spark ML only: the column to output (default: the last stage's output column).
 
     Returns
     -------
@@ -40,7 +43,7 @@ def to_keras(preprocessor: Any) -> keras.Model:
     >>> np.asarray(pre(X.astype("float32"))).tolist()
     [[-1.0, -1.0], [1.0, 1.0]]
     """
-    built = build(preprocessor)
+    built = build(preprocessor, output_col=output_col)
     return keras.Model(built.inputs, ops.cast(built.features, "float32"), name="preprocessing")
 
 
@@ -55,8 +58,23 @@ class Built:
     records: Records
 
 
-def build(preprocessor: Any) -> Built:
+def _is_spark(preprocessor: Any) -> bool:
+    return type(preprocessor).__module__.startswith("pyspark.")
+
+
+def build(preprocessor: Any, *, output_col: str | None = None) -> Built:
     """The raw Keras inputs of ``preprocessor`` and its numeric output, as a :class:`Built`."""
+    if _is_spark(preprocessor):
+        from .spark.pipeline import build_spark  # pyspark loads only for Spark ML objects
+
+        with checking_once(), recording() as records:
+            inputs, y = build_spark(preprocessor, output_col)
+        return Built(inputs, floats.as_float64(y), records)
+    if output_col is not None:
+        raise UnsupportedParameterError(
+            f"to_keras(output_col={output_col!r}) picks a column of a Spark ML pipeline; "
+            f"{type(preprocessor).__name__} is not one. Leave output_col unset."
+        )
     with checking_once(), recording() as records:
         lookup(preprocessor)  # unsupported or unfitted: fail before building anything
         inputs, x = build_inputs(preprocessor)
