@@ -58,7 +58,11 @@ def dirty_rows() -> pd.DataFrame:
 
 
 def spark_frame(spark, frame: pd.DataFrame):
-    """``frame`` as a Spark DataFrame: numbers double (None: null, NaN: NaN), text string."""
+    """``frame`` as a Spark DataFrame: numbers double (None: null, NaN: NaN), text string.
+
+    One partition: one task per job, and one executor Python worker (one TensorFlow import) for
+    spark.predict, on a machine whose cores the other tests share.
+    """
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
     text = {"color", "size"}
@@ -69,4 +73,4 @@ def spark_frame(spark, frame: pd.DataFrame):
         tuple(v if (c in text or v is None) else float(v) for c, v in zip(frame.columns, row, strict=True))
         for row in frame.astype(object).itertuples(index=False)
     ]
-    return spark.createDataFrame(rows, schema)
+    return spark.createDataFrame(rows, schema).coalesce(1)
