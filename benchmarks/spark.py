@@ -82,6 +82,7 @@ def run_one(root: Path, master: str, path: str) -> dict:
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "4g")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "4096")
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
