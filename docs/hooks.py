@@ -7,6 +7,8 @@ Registered under ``hooks:`` in ``mkdocs.yml``. Markers in the Markdown sources a
 - ``<!-- supported-targets -->``: the table of ``keras_embed_prep.decoders.supported_targets()``.
 - ``<!-- unsupported-estimators -->``: the classes of ``sklearn.preprocessing`` without a converter, with
   the reason (``keras_embed_prep.registry.unsupported_estimators()``).
+- ``<!-- spark-stages -->`` (on ``spark.md``): the table of Spark ML stages in the same registry, and
+  those refused by name (``keras_embed_prep.spark.pipeline.REFUSED``).
 - ``<!-- cli-help -->`` and ``<!-- cli-help COMMAND -->``: the ``--help`` text of the
   ``keras-embed-prep`` command line and of its subcommands.
 
@@ -29,6 +31,7 @@ import re
 SUPPORTED_MARKER = "<!-- supported-estimators -->"
 TARGETS_MARKER = "<!-- supported-targets -->"
 UNSUPPORTED_MARKER = "<!-- unsupported-estimators -->"
+SPARK_MARKER = "<!-- spark-stages -->"
 _CLI_MARKER = re.compile(r"<!-- cli-help(?: ([a-z]+))? -->")
 #: Characters that would be read as Markdown inside a table cell.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|])")
@@ -47,7 +50,11 @@ def supported_rows() -> list[tuple[str, str, str, bool]]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from keras_embed_prep import supported_estimators
 
-    return [(e.name, e.module, e.notes, e.needs_package_to_load) for e in supported_estimators()]
+    return [
+        (e.name, e.module, e.notes, e.needs_package_to_load)
+        for e in supported_estimators()
+        if not e.module.startswith("pyspark.")
+    ]
 
 
 def supported_table() -> str:
@@ -94,6 +101,26 @@ def unsupported_table() -> str:
     return "\n".join(lines)
 
 
+def spark_table() -> str:
+    """The Markdown tables of the Spark ML stages that convert and of those refused (from the registry)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_embed_prep import supported_estimators
+    from keras_embed_prep.spark.pipeline import REFUSED
+
+    rows = [e for e in supported_estimators() if e.module.startswith("pyspark.")]
+    lines = [
+        f"{len(rows)} Spark ML classes, generated from `keras_embed_prep.supported_estimators()` when "
+        "this site was built.",
+        "",
+        "| class | module | what converts, what is refused |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{e.name}` | `{e.module}` | {_cell(e.notes) or '-'} |" for e in rows]
+    lines += ["", "Refused by name (any other stage is refused too):", "", "| class | why |", "|---|---|"]
+    lines += [f"| `{name}` | {_cell(why)} |" for name, why in sorted(REFUSED.items())]
+    return "\n".join(lines)
+
+
 def cli_help(command: str | None = None) -> str:
     """``keras-embed-prep [COMMAND] --help``, as the command line prints it at 88 columns."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -132,6 +159,10 @@ def on_page_markdown(markdown: str, page, **kwargs) -> str:
         markdown = markdown.replace(SUPPORTED_MARKER, supported_table())
         markdown = markdown.replace(TARGETS_MARKER, targets_table())
         markdown = markdown.replace(UNSUPPORTED_MARKER, unsupported_table())
+    if page.file.src_uri == "spark.md":
+        if SPARK_MARKER not in markdown:
+            raise RuntimeError(f"docs/spark.md must contain {SPARK_MARKER}: a generated table goes there.")
+        markdown = markdown.replace(SPARK_MARKER, spark_table())
     return _CLI_MARKER.sub(lambda m: cli_help(m.group(1)), markdown)
 
 

@@ -17,13 +17,16 @@ from .registry import checking_once, lookup
 from .stages import columns, staging, step
 
 
-def to_keras(preprocessor: Any) -> keras.Model:
+def to_keras(preprocessor: Any, *, output_col: str | None = None) -> keras.Model:
     """Convert a fitted preprocessor into a Keras model.
 
     Parameters
     ----------
     preprocessor : fitted scikit-learn transformer, Pipeline, ColumnTransformer, ...
-        Anything :func:`supported_estimators` lists, nested as scikit-learn allows.
+        Anything :func:`supported_estimators` lists, nested as scikit-learn allows, or a
+        fitted Spark ML ``PipelineModel`` (or one fitted stage).
+    output_col : str, optional
+        Spark ML only: the column to output (default: the last stage's output column).
 
     Returns
     -------
@@ -41,7 +44,7 @@ def to_keras(preprocessor: Any) -> keras.Model:
     >>> np.asarray(pre(X.astype("float32"))).tolist()
     [[-1.0, -1.0], [1.0, 1.0]]
     """
-    built = build(preprocessor, positions=False)
+    built = build(preprocessor, positions=False, output_col=output_col)
     return keras.Model(built.inputs, ops.cast(built.features, "float32"), name="preprocessing")
 
 
@@ -56,13 +59,35 @@ class Built:
     records: Records
 
 
-def build(preprocessor: Any, *, positions: bool = True, reserved: set[str] = frozenset()) -> Built:
+def _is_spark(preprocessor: Any) -> bool:
+    return type(preprocessor).__module__.startswith("pyspark.")
+
+
+def build(
+    preprocessor: Any,
+    *,
+    positions: bool = True,
+    reserved: set[str] = frozenset(),
+    output_col: str | None = None,
+) -> Built:
     """The raw Keras inputs of ``preprocessor`` and its numeric output, as a :class:`Built`.
 
     Each step is one named stage (see :mod:`keras_embed_prep.stages`); with ``positions``,
     one-hot stages output their positions, so that a fused model never builds the wide
-    one-hot matrix. ``reserved``: layer names the stages must leave free.
+    one-hot matrix. ``reserved``: layer names the stages must leave free. ``output_col``: the
+    column of a Spark ML pipeline to build (its stages are not staged).
     """
+    if _is_spark(preprocessor):
+        from .spark.pipeline import build_spark  # pyspark loads only for Spark ML objects
+
+        with checking_once(), recording() as records:
+            inputs, y = build_spark(preprocessor, output_col)
+        return Built(inputs, floats.as_float64(y), records)
+    if output_col is not None:
+        raise UnsupportedParameterError(
+            f"to_keras(output_col={output_col!r}) picks a column of a Spark ML pipeline; "
+            f"{type(preprocessor).__name__} is not one. Leave output_col unset."
+        )
     with checking_once(), recording() as records:
         lookup(preprocessor)  # unsupported or unfitted: fail before building anything
         inputs, x = build_inputs(preprocessor)

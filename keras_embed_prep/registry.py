@@ -47,6 +47,8 @@ class SupportedEstimator:
     needs_package_to_load: bool
     #: ``input_kinds(estimator, n_columns)``: "number" or "text" per input column; None: all numbers.
     input_kinds: Callable[[Any, int], list[str]] | None = None
+    #: ``check(estimator)`` raises NotFittedError when it is not fitted; None: scikit-learn's check.
+    check: Callable[[Any], None] | None = None
 
 
 #: ``(role, class) -> entry``; role is "converter" or "decoder".
@@ -78,6 +80,7 @@ def register_converter(
     notes: str = "",
     needs_package_to_load: bool = False,
     input_kinds: Callable[[Any, int], list[str]] | None = None,
+    check: Callable[[Any], None] | None = None,
 ) -> Callable[[Converter], Converter]:
     """Register a converter for the exact class ``cls``.
 
@@ -95,6 +98,10 @@ def register_converter(
         returns ``"number"`` or ``"text"`` for each input column, which decides whether the
         raw input is float32 or a string tensor. Converters without it receive float64
         tensors only.
+    check : callable, optional
+        ``check(estimator)`` raises :class:`~keras_embed_prep.errors.NotFittedError` when
+        ``estimator`` is not fitted; by default scikit-learn's ``check_is_fitted`` decides
+        (classes of other libraries, such as Spark ML's, bring their own).
 
     Examples
     --------
@@ -104,10 +111,12 @@ def register_converter(
     ... def convert_doubler(estimator, x):
     ...     return keras.ops.multiply(x, 2.0)
     """
-    return _registering("converter", cls, notes, needs_package_to_load, input_kinds)
+    return _registering("converter", cls, notes, needs_package_to_load, input_kinds, check)
 
 
-def _registering(role: str, cls: Any, notes: str, needs_package_to_load: bool = False, input_kinds=None):
+def _registering(
+    role: str, cls: Any, notes: str, needs_package_to_load: bool = False, input_kinds=None, check=None
+):
     """The decorator that enters ``fn`` in the table as ``role`` for ``cls``, after checking both."""
     what, parameters = {
         "converter": ("register_converter", CONVERTER_PARAMETERS),
@@ -126,6 +135,7 @@ def _registering(role: str, cls: Any, notes: str, needs_package_to_load: bool = 
             notes=notes,
             needs_package_to_load=needs_package_to_load,
             input_kinds=input_kinds,
+            check=check,
         )
         return fn
 
@@ -266,7 +276,7 @@ def lookup(estimator: Any) -> SupportedEstimator:
         )
     checked = _CHECKED.get()
     if checked is None or id(estimator) not in checked:
-        check_fitted(estimator)
+        (entry.check or check_fitted)(estimator)
         if checked is not None:
             checked.add(id(estimator))
     return entry

@@ -58,6 +58,11 @@ def fill_where(x, mask, values):
     return ops.where(mask, f64(values), x)
 
 
+def keep_nan(x, y):
+    """``y``, except NaN where ``x`` is NaN (steps that leave missing values alone)."""
+    return ops.where(ops.isnan(x), x, y)
+
+
 def take_columns(x, indices: Sequence[int]):
     """Columns ``indices`` of ``x``, in that order, as one gather."""
     indices = np.asarray(indices, dtype=np.int64)

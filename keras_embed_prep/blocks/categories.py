@@ -168,3 +168,20 @@ def lookup_rows(flat, rows: Sequence[np.ndarray], unknown: Sequence[np.ndarray])
         undefined = ops.any(ops.take(np.isnan(table), flat, axis=0), axis=1)
         y = ops.where(undefined, np.float64(np.nan), y)
     return y
+
+
+def code_positions(codes, sizes: Sequence[int], widths: Sequence[int]):
+    """Flat one-hot positions of category codes ``(batch, k)`` float64, and which codes are valid.
+
+    Column ``j`` owns ``widths[j]`` outputs from ``offsets[j]``; a code in ``[0, sizes[j])`` is valid
+    and goes to ``offsets[j] + floor(code)``, any other (negative, too large, NaN) to slot
+    ``sizes[j]``; a slot at or past ``widths[j]`` is no output (position ``sum(widths)``, cut off
+    by :func:`one_hot`). Returns ``(positions int64, valid bool)``.
+    """
+    sizes = np.asarray(sizes, dtype=np.float64)
+    widths = np.asarray(widths, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    valid = ops.logical_and(ops.greater_equal(codes, np.float64(0.0)), ops.less(codes, sizes))
+    slots = ops.cast(ops.floor(ops.where(valid, codes, sizes)), "int64")
+    positions = ops.where(ops.less(slots, widths), ops.add(slots, offsets), int(widths.sum()))
+    return positions, valid

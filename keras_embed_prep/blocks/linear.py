@@ -87,3 +87,39 @@ def monomials(x, powers):
             break
         y = ops.multiply(y, ops.take(extended, factors[:, k], axis=1))
     return y
+
+
+def divide_by_p_norm(x, p: float):
+    """Each row divided by its p-norm, rows of norm 0 unchanged (Spark ML's ``Normalizer``).
+
+    Spark's norms: the sum of ``|x|`` for ``p=1``, ``sqrt(sum x*x)`` for ``p=2``, the largest
+    ``|x|`` for ``p=inf`` (a NaN never counts as larger), else ``(sum |x|**p) ** (1/p)``.
+    """
+    magnitude = ops.abs(x)
+    if p == 1:
+        norms = ops.sum(magnitude, axis=1, keepdims=True)
+    elif p == 2:
+        norms = ops.sqrt(ops.sum(ops.multiply(x, x), axis=1, keepdims=True))
+    elif np.isinf(p):
+        norms = ops.max(ops.where(ops.isnan(x), np.float64(0.0), magnitude), axis=1, keepdims=True)
+    else:
+        norms = ops.power(ops.sum(ops.power(magnitude, np.float64(p)), axis=1, keepdims=True), 1.0 / p)
+    zero = ops.equal(norms, np.float64(0.0))
+    return ops.where(zero, x, ops.divide(x, ops.where(zero, np.float64(1.0), norms)))
+
+
+def running_products(x, factors):
+    """Output ``j`` is the product of columns ``factors[j]``, multiplied in that order.
+
+    ``factors`` is an int ``(n_out, degree)`` table; index ``n_features`` pads a row (a column of
+    ones). Once a partial product is 0 it stays 0, even times NaN or inf: Spark ML's
+    ``PolynomialExpansion`` skips a term whose partial product is zero.
+    """
+    factors = np.asarray(factors, dtype=np.int64)
+    ones = ops.ones_like(ops.take(x, np.array([0]), axis=1))
+    extended = ops.concatenate([x, ones], axis=1)
+    y = ops.take(extended, factors[:, 0], axis=1)
+    for k in range(1, factors.shape[1]):
+        step = ops.multiply(y, ops.take(extended, factors[:, k], axis=1))
+        y = ops.where(ops.equal(y, np.float64(0.0)), y, step)
+    return y

@@ -24,6 +24,11 @@ def _sanitize(name: str) -> str:
     return key
 
 
+def key_of(name: str) -> str:
+    """The signature key of one input name, before collisions are resolved (see :func:`signature_keys`)."""
+    return name if _VALID_KEY.match(name) else _sanitize(name)
+
+
 def signature_keys(model: keras.Model) -> dict[str, str]:
     """Map each model input name to its key in the exported ``serving_default`` signature.
 
@@ -38,7 +43,7 @@ def signature_keys(model: keras.Model) -> dict[str, str]:
     taken: set[str] = set()
     for tensor in model.inputs:
         name = tensor.name
-        key = name if _VALID_KEY.match(name) else _sanitize(name)
+        key = key_of(name)
         base, n = key, 1
         while key in taken:
             n += 1

@@ -1,0 +1,236 @@
+"""Scoring a Spark DataFrame with an exported model on the executors: :func:`predict`.
+
+On the driver, from the model's signature and the DataFrame's schema alone (no job runs), the
+columns are matched to the model's inputs by name, as :func:`keras_embed_prep.to_inputs` matches a
+pandas DataFrame, and checked for kind. On the executors, ``mapInArrow`` streams Arrow batches
+through the model, which each executor Python worker loads once (:data:`_SERVED`); nulls in text
+columns become :data:`~keras_embed_prep.columns.MISSING`, nulls in numbers NaN.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..columns import MISSING
+from ..errors import FileFormatError, InputError
+from ..export.signatures import key_of
+from ..inputs import keras_input_name
+
+#: ``(kind, path) -> callable(feeds) -> {output name: tensor}``, per executor Python worker.
+_SERVED: dict[tuple[str, str], Any] = {}
+
+
+@dataclass(frozen=True)
+class Port:
+    """One input or output of the served model: its name there, its column, its dtype, its width."""
+
+    name: str
+    column: str
+    dtype: str
+    #: None: one value per row; k: ``(rows, k)`` values.
+    width: int | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an executor needs to score a batch (plain data: it travels with the job)."""
+
+    kind: str  # "saved_model" or "keras"
+    path: str
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
+    batch_size: int
+
+
+def _width(shape) -> int | None:
+    dims = list(shape)
+    if len(dims) <= 1 or (len(dims) == 2 and dims[1] == 1):
+        return None
+    return int(dims[-1]) if len(dims) == 2 else -1
+
+
+def _model_kind(path: str) -> str:
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return "saved_model"
+    if os.path.isfile(path) and path.endswith(".keras") and zipfile.is_zipfile(path):
+        return "keras"
+    raise FileFormatError(
+        f"spark.predict: {path!r} is not a model: neither a SavedModel directory (with saved_model.pb, "
+        "as keras_embed_prep.export writes it) nor a .keras file. Pass the path of an exported model."
+    )
+
+
+def _load(kind: str, path: str):
+    """``(call(feeds) -> {name: tensor}, inputs {name: (dtype, shape)}, outputs {name: (dtype, shape)})``."""
+    import tensorflow as tf
+
+    from ..export.signatures import call
+    from ..outputs import named_outputs
+
+    try:
+        if kind == "saved_model":
+            fn = tf.saved_model.load(path).signatures["serving_default"]
+            inputs = {k: (s.dtype.name, tuple(s.shape)) for k, s in fn.structured_input_signature[1].items()}
+            outputs = {k: (s.dtype.name, tuple(s.shape)) for k, s in fn.structured_outputs.items()}
+            return (lambda feeds: fn(**feeds)), inputs, outputs
+        import keras
+
+        model = keras.saving.load_model(path)
+    except (OSError, ValueError, KeyError, tf.errors.OpError) as exc:
+        raise FileFormatError(f"spark.predict: the model at {path!r} does not load: {exc}") from exc
+    # Traced once over the input specs: a Keras output's symbolic dtype can be wrong (an inverted
+    # StringLookup reports int64), the traced graph's is what the model returns.
+    specs = {t.name: tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in model.inputs}
+
+    def serve(feeds):
+        return named_outputs(call(model, feeds))
+
+    fn = tf.function(serve, autograph=False).get_concrete_function(specs)
+    inputs = {name: (spec.dtype.name, tuple(spec.shape)) for name, spec in specs.items()}
+    outputs = {k: (t.dtype.name, tuple(t.shape)) for k, t in fn.structured_outputs.items()}
+    return fn, inputs, outputs
+
+
+def _is_kind(data_type, dtype: str) -> bool:
+    from pyspark.sql.types import BooleanType, NumericType, StringType
+
+    if dtype == "string":
+        return isinstance(data_type, StringType)
+    return isinstance(data_type, (NumericType, BooleanType))
+
+
+def _plan(df, path: str, batch_size: int, outputs) -> Plan:
+    kind = _model_kind(path)
+    _, inputs, outs = _load(kind, path)
+    by_key = {
+        (key_of(keras_input_name(f.name)) if kind == "saved_model" else keras_input_name(f.name)): f
+        for f in df.schema.fields
+    }
+    missing = [name for name in inputs if name not in by_key]
+    if missing:
+        raise InputError(
+            f"spark.predict: the model at {path!r} needs columns {missing} that the DataFrame lacks. "
+            f"Received columns {df.columns}. Columns are matched by name, as to_inputs matches them."
+        )
+    ports = []
+    for name, (dtype, shape) in inputs.items():
+        field = by_key[name]
+        if _width(shape) is not None or not _is_kind(field.dataType, dtype):
+            wanted = "a string column" if dtype == "string" else "a numeric column"
+            raise InputError(
+                f"spark.predict: column {field.name!r} must be {wanted} (the model input is {dtype} "
+                f"of shape {shape}). Received {field.dataType.simpleString()}. Cast it first."
+            )
+        ports.append(Port(name, field.name, dtype, None))
+    wanted = list(outs) if outputs is None else list(outputs)
+    unknown = [o for o in wanted if o not in outs]
+    clashing = [o for o in wanted if o in df.columns]
+    if unknown or clashing:
+        raise InputError(
+            f"spark.predict(outputs={outputs!r}): the model's outputs are {list(outs)}"
+            + (f"; {unknown} are not among them" if unknown else "")
+            + (f"; {clashing} are already columns of the DataFrame" if clashing else "")
+            + ". Pick outputs by name, or rename the columns."
+        )
+    out_ports = tuple(Port(o, o, outs[o][0], _width(outs[o][1])) for o in wanted)
+    return Plan(kind, os.path.abspath(path), tuple(ports), out_ports, int(batch_size))
+
+
+def _spark_type(port: Port):
+    from pyspark.sql.types import ArrayType, DoubleType, FloatType, LongType, StringType
+
+    element = {"string": StringType(), "float32": FloatType(), "float64": DoubleType()}.get(
+        port.dtype, LongType()
+    )
+    return element if port.width is None else ArrayType(element, containsNull=False)
+
+
+def predict(df, model_path: str | os.PathLike, *, batch_size: int = 1024, outputs: list[str] | None = None):
+    """``df`` with the outputs of the model at ``model_path`` appended as columns, scored on the executors.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+        Raw rows: one column per model input, matched by name (as :func:`keras_embed_prep.to_inputs`
+        matches a pandas DataFrame); other columns pass through.
+    model_path : str or path-like
+        A SavedModel directory written by :func:`keras_embed_prep.export`, or a ``.keras`` file,
+        readable at the same path on every executor.
+    batch_size : int
+        Rows per model call.
+    outputs : list of str, optional
+        The model outputs to append (default: all), each as a column of its name: text (decoded
+        labels) as strings, one value per row as a float, several (probabilities) as an array.
+
+    Raises
+    ------
+    FileFormatError
+        ``model_path`` is not a model.
+    InputError
+        A column is missing or of the wrong kind, or an output is unknown or clashes with a column.
+        Raised on the driver, before any job runs. A row the model refuses (an unknown category
+        where the fitted preprocessing raises) fails the job with the column named.
+    """
+    from pyspark.sql.types import StructField, StructType
+
+    plan = _plan(df, os.fspath(model_path), batch_size, outputs)
+    fields = [StructField(p.column, _spark_type(p), nullable=False) for p in plan.outputs]
+    return df.mapInArrow(functools.partial(score_batches, plan), StructType(df.schema.fields + fields))
+
+
+def _feed(array, port: Port):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import tensorflow as tf
+
+    if port.dtype == "string":
+        return tf.constant(pc.fill_null(array.cast(pa.string()), MISSING).to_numpy(zero_copy_only=False))
+    return tf.constant(array.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(np.float32))
+
+
+def _arrow(tensor, port: Port):
+    import numpy as np
+    import pyarrow as pa
+
+    values = np.asarray(tensor)
+    if port.dtype == "string":
+        return pa.array([v.decode("utf-8") for v in values.reshape(-1).tolist()], pa.string())
+    if port.width is None:
+        return pa.array(values.reshape(-1))
+    rows, k = values.shape[0], int(np.prod(values.shape[1:]))
+    offsets = pa.array(np.arange(0, rows * k + 1, k, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1)))
+
+
+def score_batches(plan: Plan, batches: Iterator) -> Iterator:
+    """What each executor runs: the model (loaded once per worker) on Arrow batches of rows."""
+    import pyarrow as pa
+    import tensorflow as tf
+
+    from ..blocks.checks import refusal_reason
+
+    key = (plan.kind, plan.path)
+    if key not in _SERVED:
+        _SERVED[key] = _load(plan.kind, plan.path)[0]
+    serve = _SERVED[key]
+    for batch in batches:
+        for start in range(0, batch.num_rows, plan.batch_size):
+            chunk = batch.slice(start, plan.batch_size)
+            feeds = {p.name: _feed(chunk.column(p.column), p) for p in plan.inputs}
+            try:
+                result = serve(feeds)
+            except tf.errors.InvalidArgumentError as exc:
+                reason = refusal_reason(exc)
+                if reason is None:
+                    raise
+                raise InputError(f"spark.predict: a row is refused: {reason}.") from None
+            columns = [_arrow(result[p.name], p) for p in plan.outputs]
+            yield pa.RecordBatch.from_arrays(
+                chunk.columns + columns, names=chunk.schema.names + [p.column for p in plan.outputs]
+            )
