@@ -59,8 +59,9 @@ def spark_columns(frame) -> dict:
 def fitted(spark):
     """``{"keep" | "error": (PipelineModel, raw test rows (pandas), Spark's output by column)}``."""
     from pyspark.ml import Pipeline
-    from spark_data import clean_rows, dirty_rows, fit_rows, spark_frame
-    from spark_pipelines import error_stages, keep_stages
+
+    from .spark_data import clean_rows, dirty_rows, fit_rows, spark_frame
+    from .spark_pipelines import error_stages, keep_stages
 
     train = spark_frame(spark, fit_rows()).cache()
     out = {}

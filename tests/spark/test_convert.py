@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from spark_pipelines import CASES
 
 from keras_embed_prep import embed, to_inputs, to_keras
 from keras_embed_prep.errors import (
@@ -15,6 +14,8 @@ from keras_embed_prep.errors import (
     UnsupportedParameterError,
 )
 from keras_embed_prep.parity import ATOL, RTOL
+
+from .spark_pipelines import CASES
 
 
 def _ours(model, rows) -> np.ndarray:
@@ -64,7 +65,7 @@ def test_a_single_fitted_stage_reads_its_vector_column(fitted):
     ids=["unseen-label-or-null", "assembler-nan", "bucketizer-nan"],
 )
 def test_error_mode_fails_the_row_naming_the_column(column, named, fitted):
-    from spark_data import dirty_rows
+    from .spark_data import dirty_rows
 
     model, _, _ = fitted["error"]
     converted = to_keras(model, output_col=column)

@@ -6,10 +6,11 @@ import keras
 import numpy as np
 import pytest
 from sklearn.preprocessing import LabelEncoder
-from spark_data import dirty_rows, spark_frame
 
 from keras_embed_prep import embed, export, to_inputs, to_keras
 from keras_embed_prep.errors import FileFormatError, InputError
+
+from .spark_data import dirty_rows, spark_frame
 
 
 @pytest.fixture(scope="module")
