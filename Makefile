@@ -11,7 +11,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
-	command -v dot >/dev/null || apt-get install -y -q graphviz  # plot_model: inspect --plot, the docs
+	# plot_model (inspect --plot, the docs' pictures) needs Graphviz's dot; a fresh machine may lack the package lists
+	command -v dot >/dev/null || apt-get install -y -q graphviz || (apt-get update -q && apt-get install -y -q graphviz)
 	touch $(STAMP)
 
 demo: $(STAMP)
