@@ -114,9 +114,9 @@ def main() -> None:
                 seconds = _median_seconds(lambda i=inputs, s=session: s.run(None, i), repeats)
                 expected = np.asarray(model(ct.transform(rows).toarray().astype(np.float32)))
                 error = np.max(np.abs(session.run(None, inputs)[0] - expected))
-                onnx = f"{seconds * 1e3:.1f} | {seconds / ours:.2f} | {error:.1e}"
+                onnx = f"{seconds * 1e3:.2f} | {seconds / ours:.3f} | {error:.1e}"
             lines.append(
-                f"| {vocabulary:,} | {convert:.2f} | {batch} | {ours * 1e3:.1f} | {today * 1e3:.1f} | "
+                f"| {vocabulary:,} | {convert:.2f} | {batch} | {ours * 1e3:.2f} | {today * 1e3:.2f} | "
                 f"{today / ours:.2f} | {onnx} |"
             )
             print(lines[-1], flush=True)
