@@ -267,7 +267,8 @@ def _breakdown_section(results) -> list[str]:
             "#### Calling a signature from Python, per named input",
             "",
             "A SavedModel whose graph only sums n one-row float inputs, called like path B "
-            "(`signature(**tensors)`): the floor under B's batch-1 latency for a table of n columns.",
+            "(`signature(**tensors)`): the floor under B's batch-1 latency for a table of n columns (2: the "
+            "two tensors of `serving_packed`, B_packed's floor).",
             "",
         ]
         lines += _table(
@@ -288,7 +289,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"One run of `{meta['command']}` on {meta['machine']}, {meta['date']}, "
         f"{meta['duration_s'] / 60:.1f} minutes. Timings on a shared machine are noisy: read the ratios "
         "(paths are timed in turn, round after round, so noise spreads over all of them) more than "
-        "the absolute times.",
+        "the absolute times." + _load_text(meta),
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
         "",
@@ -350,6 +351,18 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines += ["", "## One row from Python (issue 14)", "", *_one_row_section(results)]
     lines += ["", "## Where path B spends its time", "", *_breakdown_section(results)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _load_text(meta: dict[str, Any]) -> str:
+    """The machine's load average (1, 5, 15 minutes) at the start and the end of the run, if recorded."""
+    load = meta.get("load_average")
+    if not load:
+        return ""
+    start, end = (", ".join(f"{x:.2f}" for x in load[k]) for k in ("start", "end"))
+    return (
+        f" Load average (1, 5, 15 min) on {meta.get('cpus', '?')} cores: {start} at the start, {end} at "
+        "the end; above the core count, other work competed for the CPUs and batch-1 times carry its noise."
+    )
 
 
 def one_row_goals(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:

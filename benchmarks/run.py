@@ -295,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             "rtol": RTOL,
             "atol": ATOL,
             "config": asdict(cfg),
+            "cpus": os.cpu_count(),
+            "load_average": {"start": os.getloadavg()},
         }
     }
     with tempfile.TemporaryDirectory(prefix="keras-embed-prep-bench-") as tmp:
@@ -319,10 +321,11 @@ def main(argv: list[str] | None = None) -> int:
         results["breakdown"].append(trace_b("wide", wide_dir, wide.test, 1, results["wide"]))
         from breakdown import signature_overhead
 
-        counts = (narrow_spec().n_columns, 100, wide_spec().n_columns)
+        counts = (2, narrow_spec().n_columns, 100, wide_spec().n_columns)  # 2: serving_packed's inputs
         results["signature_overhead"] = signature_overhead(counts, budget_s=cfg.budget_s / 5)
         log(f"  serving_default call on n one-row inputs, no preprocessing: {results['signature_overhead']}")
     results["meta"]["duration_s"] = time.perf_counter() - start
+    results["meta"]["load_average"]["end"] = os.getloadavg()
     report.write(results, out)
     log(f"wrote {out.relative_to(HERE.parent) if out.is_relative_to(HERE.parent) else out}")
     return 0
