@@ -162,7 +162,7 @@ def _transform(preprocessor: Any, X: Any, dense: bool) -> np.ndarray | None:
 
     A model that embeds the preprocessor is never fed these rows, and its check against the
     original model (``verify``) streams them in chunks: densified whole here, a one-hot of
-    200,000 categories would cost 1.6 MB a row (float64). scikit-learn's sparse output stays sparse.
+    200,000 categories would cost 0.8 MB a row (float32). scikit-learn's sparse output stays sparse.
     """
     output = reference_output(preprocessor, X)
     return dense_rows(output, slice(None), np.float32) if dense else None
