@@ -224,7 +224,9 @@ def _wanted(session) -> set[str]:
     return {
         item.callspec.params["case_id"]
         for item in session.items
-        if item.module.__name__ == __name__ and hasattr(item, "callspec")
+        if getattr(item, "module", None) is not None  # notebook items (nbmake) have none
+        and item.module.__name__ == __name__
+        and hasattr(item, "callspec")
     }
 
 
