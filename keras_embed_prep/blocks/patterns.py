@@ -12,7 +12,8 @@ scikit-learn uses it. Flags change only which characters ``C`` matches, one char
 
 The structure is read with Python's own parser, and the characters are read from Python's own
 ``re`` on the user's pattern: a code point ``c`` is a token character when the compiled pattern
-fully matches ``c * n``. So the set is Python's meaning by construction, flags included, and
+fully matches ``c * n`` (``\\w`` itself, without ``(?i)``, is read as ``re.findall(r"\\w")`` over
+every code point, once). So the set is Python's meaning by construction, flags included, and
 ``tests/test_text.py`` checks the tokens against ``re.findall`` on text holding every code point.
 Anything else (look-arounds, back-references, alternation, anchors, lazy or bounded repeats,
 inner groups, scoped flags) is refused with a reason that names what was found.
@@ -21,6 +22,7 @@ inner groups, scoped flags) is refused with a reason that names what was found.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import warnings
 
@@ -44,6 +46,7 @@ SUPPORTED = (
 #: Parse items that consume exactly one character.
 _ONE_CHARACTER = (_sre.LITERAL, _sre.NOT_LITERAL, _sre.ANY, _sre.IN)
 _BOUNDARY = (_sre.AT, _sre.AT_BOUNDARY)
+_WORD = (_sre.IN, [(_sre.CATEGORY, _sre.CATEGORY_WORD)])
 
 
 class UnsupportedPattern(ValueError):
@@ -142,20 +145,22 @@ def token_runs(pattern: str) -> tuple[tuple[tuple[int, int], ...], int]:
     if shape is None:
         found = _found(parsed) or ["another shape"]
         raise UnsupportedPattern(f"it has {', '.join(found)}; reproduced exactly are {SUPPORTED}")
-    _, n = shape
+    item, n = shape
     if n > MAX_MIN_CHARS:
         raise UnsupportedPattern(
             f"its shortest token is {n} characters; at most {MAX_MIN_CHARS} are supported"
         )
-    codes = unicode.scalars()[_members(compiled, n)]
-    runs = tuple(unicode.ranges(codes))
     word = unicode.matching(r"(?a)\w" if compiled.flags & re.ASCII else r"(?u)\w")  # what \b reads
+    if item == _WORD and not compiled.flags & re.IGNORECASE:
+        runs = word  # \w itself (the default): re's \w over every code point, read once
+    else:
+        runs = tuple(unicode.ranges(unicode.scalars()[_members(compiled, n)]))
     if bounded and runs != word:
         raise UnsupportedPattern(
             "\\b...\\b around a class other than \\w: \\b then splits runs of the class at word "
             "characters outside it; drop the \\b (a run of the class is a token either way)"
         )
-    if codes.size == 0:
+    if not runs:
         raise UnsupportedPattern("it matches no character, so every document has no tokens")
     try:
         unicode.separator(runs)
@@ -166,11 +171,8 @@ def token_runs(pattern: str) -> tuple[tuple[tuple[int, int], ...], int]:
 
 def _members(compiled: re.Pattern, n: int) -> np.ndarray:
     """Whether each Unicode scalar value ``c`` is a token character: ``compiled`` fully matches ``c * n``."""
+    every = unicode._text(unicode.scalars())
+    probes = every if n == 1 else map(str.__mul__, every, itertools.repeat(n))  # n copies of each
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        match = compiled.fullmatch
-        return np.fromiter(
-            (match(c * n) is not None for c in map(chr, unicode.scalars().tolist())),
-            dtype=bool,
-            count=unicode.scalars().size,
-        )
+        return np.fromiter(map(bool, map(compiled.fullmatch, probes)), dtype=bool, count=len(every))
