@@ -76,7 +76,7 @@ def _found(items, top: bool = True) -> list[str]:
             found.append("scoped flags (?flags:...)")
         elif op is _sre.SUBPATTERN and (not top or len(items) > 1):
             found.append("a group inside the pattern")
-        elif op is _sre.MAX_REPEAT and av[1] is not _sre.MAXREPEAT:
+        elif op is _sre.MAX_REPEAT and av[1] is not _sre.MAXREPEAT and av[0] != av[1]:
             found.append("a repeat with an upper bound ({n,m} or ?)")
         elif op is _sre.MAX_REPEAT and av[0] == 0 and len(items) == 1:
             found.append("a repeat that matches the empty string (*)")
