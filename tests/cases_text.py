@@ -344,6 +344,44 @@ CASES: list[Case] = [
         failing_rows=lambda: np.array(["ok", np.nan], dtype=object),
         failing_match="a missing document",
     ),
+    # token_pattern: one class repeated (blocks/patterns.py), on the lowercased text
+    Case(
+        "text-count-pattern-apostrophe-hyphen",
+        lambda: CountVectorizer(token_pattern=r"[a-z0-9_'-]+", ngram_range=(1, 2)),
+        documents,
+    ),
+    Case(
+        "text-count-pattern-nonspace-cased-group",
+        lambda: CountVectorizer(token_pattern=r"(\S+)", lowercase=False, binary=True),
+        documents,
+    ),
+    Case(
+        "text-hash-pattern-dot-lines",
+        lambda: HashingVectorizer(token_pattern=r".{2,}", strip_accents="unicode", n_features=2**10),
+        hashed_documents,
+    ),
+    Case(
+        "text-tfidf-pattern-not-comma",
+        lambda: TfidfVectorizer(token_pattern=r"[^,;.]+", sublinear_tf=True),
+        documents,
+    ),
+    Case(
+        "text-tfidf-pattern-three-word-chars-english",
+        lambda: TfidfVectorizer(token_pattern=r"\w{3,}", stop_words="english", strip_accents="ascii"),
+        documents,
+    ),
+    Case(
+        "text-hash-pattern-ignorecase-latin",
+        lambda: HashingVectorizer(
+            token_pattern=r"(?i)[a-zß]{2,}", lowercase=False, n_features=2**8, norm=None
+        ),
+        hashed_documents,
+    ),
+    Case(
+        "text-hash-pattern-digits-nonword",
+        lambda: HashingVectorizer(token_pattern=r"[\d\W]+", n_features=2**6, ngram_range=(1, 2)),
+        hashed_documents,
+    ),
     Case(
         "text-count-missing-document",
         CountVectorizer,

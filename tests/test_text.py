@@ -93,6 +93,69 @@ def test_tensorflow_own_lower_and_classes_are_not_python(every_character):
     assert (ours == word).all()
 
 
+#: token_pattern shapes reproduced: each kind of class, flags, a group, \b around \w, n of 1 to 3.
+PATTERNS = [
+    r"(?u)\b\w\w+\b",
+    r"(?a)\b\w+\b",
+    r"\w{3,}",
+    r"(?i)[a-zß]{2,}",
+    r"[a-z0-9_'-]+",
+    r"([^\s,;]+)",
+    r"\S+",
+    r"\W\W*",
+    r"\d+",
+    r".+",
+]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_tokens_equal_python_findall_on_every_code_point(pattern):
+    """The class table and the run claim together: TextBag's tokens are ``re.findall``'s on
+    documents holding every code point, shuffled (random runs) and each repeated three times (a
+    token character there is a run of at least 3, alone or merged with its neighbours)."""
+    import tensorflow as tf
+
+    from keras_embed_prep.blocks import patterns
+
+    rng = np.random.default_rng(12)
+    codes = unicode.scalars()
+    text = unicode._text(np.concatenate([rng.permutation(codes), np.repeat(codes, 3)]))
+    docs = [text[i : i + 4096] for i in range(0, len(text), 4096)]
+    runs, shortest = patterns.token_runs(pattern)
+    layer = TextBag(vocabulary=["x"], word=runs, min_chars=shortest)
+    terms, rows = layer._terms_of(tf.constant(docs))
+    ours = tf.RaggedTensor.from_value_rowids(terms, rows, nrows=len(docs)).to_list()
+    expected = [[t.encode("utf-8") for t in re.findall(pattern, d)] for d in docs]
+    wrong = [i for i, (o, e) in enumerate(zip(ours, expected, strict=True)) if o != e]
+    assert not wrong, f"{len(wrong)} of {len(docs)} documents tokenize differently"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "named"),
+    [
+        (r"\w+(?=,)", "look-ahead or look-behind"),
+        (r"(\w)\1", "back-reference"),
+        (r"\w+|\d+", "alternation"),
+        (r"^\w+", "anchor"),
+        (r"\w+?", "lazy quantifier"),
+        (r"([a-z])+", "group inside the pattern"),
+        (r"(\w)(\w+)", "more than one capturing group"),
+        (r"\w{2,5}", "upper bound"),
+        (r"\w*", "matches the empty string"),
+        (r"(?i:[a-z]+)", "scoped flags"),
+        (r"\b[a-z]+\b", "around a class other than \\w"),
+        (r"\w\w", "another shape"),
+        (r"[\s\S]+", "matches every character"),
+        (r"\p{L}+", "cannot compile"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and " " in v else None,
+)
+def test_token_pattern_refused_naming_it(pattern, named):
+    with pytest.raises(UnsupportedParameterError, match=re.escape(f"token_pattern={pattern!r}")) as info:
+        to_keras(HashingVectorizer(token_pattern=pattern, n_features=8))
+    assert named in str(info.value)
+
+
 def _fitted(**params):
     return CountVectorizer(**params).fit(DOCS)
 

@@ -59,7 +59,8 @@ class TextBag(keras.layers.Layer):
     vocabulary : list of str
         The terms in column order (``vocabulary_`` sorted by index).
     word : list of [first, last]
-        Code point runs of the token characters: a token is a maximal run of them.
+        Code point runs of the token characters: a token is a maximal run of them
+        (:func:`~keras_embed_prep.blocks.patterns.token_runs` of ``token_pattern``).
     min_chars : int
         The shortest token (2 for the default ``(?u)\\b\\w\\w+\\b``).
     ngram_range : [min_n, max_n]
@@ -114,6 +115,7 @@ class TextBag(keras.layers.Layer):
         if accents is not None:
             self._accents = _lookup(accents["keys"], "accents")
         self._separators = unicode.re2_class([tuple(r) for r in self.word], negate=True) + "+"
+        self._separator = unicode.separator([tuple(r) for r in self.word])
         self._terms = None if self.hashing else _lookup(self.vocabulary, "terms")
         self._stop = None
         if self.stop_words:
@@ -221,8 +223,10 @@ class TextBag(keras.layers.Layer):
         """Each row's terms as ``(flat terms, row of each)``: tokens, stop words removed, n-grams."""
         if self.analyzer != "word":
             return self._characters(x)
-        spaced = tf.strings.regex_replace(x, self._separators, " ")
-        tokens = tf.strings.split(spaced, sep=" ")
+        # every run of other characters becomes one separator (a space unless tokens hold spaces)
+        rewrite = self._separator.replace("\\", "\\\\")  # RE2 rewrites read backslashes
+        spaced = tf.strings.regex_replace(x, self._separators, rewrite)
+        tokens = tf.strings.split(spaced, sep=self._separator)
         keep = tf.strings.length(tokens.flat_values, unit="UTF8_CHAR") >= self.min_chars
         if self._stop is not None:
             keep = tf.logical_and(keep, _find(self._stop, tokens.flat_values) == 0)

@@ -55,6 +55,26 @@ def re2_class(runs: list[tuple[int, int]], negate: bool = False) -> str:
     return f"[{'^' if negate else ''}{body}]"
 
 
+def separator(runs: list[tuple[int, int]]) -> str:
+    """A character outside ``runs`` to split tokens at: a space when it is not a token character,
+    else the smallest other code point that is not (never NUL, never a surrogate)."""
+    runs = sorted((int(a), int(b)) for a, b in runs)
+    if not any(a <= ord(" ") <= b for a, b in runs):
+        return " "
+    candidate = 1
+    for first, last in runs:
+        if 0xD800 <= candidate <= 0xDFFF:
+            candidate = 0xE000
+        if first > candidate:
+            break
+        candidate = max(candidate, last + 1)
+    if 0xD800 <= candidate <= 0xDFFF:  # past the last run: the next scalar is free
+        candidate = 0xE000
+    if candidate > 0x10FFFF:
+        raise ValueError("every character but NUL is a token character: nothing separates tokens")
+    return chr(candidate)
+
+
 @functools.lru_cache(maxsize=8)
 def matching(pattern: str) -> tuple[tuple[int, int], ...]:
     """The code points that the one-character Python pattern ``pattern`` matches, as runs."""

@@ -21,18 +21,11 @@ from sklearn.feature_extraction.text import (
     TfidfVectorizer,
 )
 
-from ..blocks import checks, text, tokens, unicode
+from ..blocks import checks, patterns, text, tokens, unicode
 from ..columns import MARKERS
 from ..registry import register_converter
 from ._checks import check_choice, refuse
 
-#: Token patterns reproduced, as the shortest token they accept: maximal runs of word characters.
-TOKEN_PATTERNS = {
-    r"(?u)\b\w\w+\b": 2,
-    r"\b\w\w+\b": 2,
-    r"(?u)\b\w+\b": 1,
-    r"\b\w+\b": 1,
-}
 #: The dtypes whose counts are exact (scikit-learn casts int32 counts to ``dtype``).
 DTYPES = (np.int32, np.int64, np.float32, np.float64)
 
@@ -62,14 +55,7 @@ def _analyzer(estimator) -> dict:
         )
     check_choice(estimator, "strip_accents", (None, "ascii", "unicode"))
     word = estimator.analyzer == "word"
-    shortest = TOKEN_PATTERNS.get(estimator.token_pattern) if word else 1
-    if shortest is None:
-        raise refuse(
-            estimator,
-            "token_pattern",
-            estimator.token_pattern,
-            f"only the word-run patterns {sorted(TOKEN_PATTERNS)} are reproduced exactly.",
-        )
+    runs, shortest = _token_runs(estimator) if word else (unicode.matching(r"(?u)\w"), 1)
     low, high = (int(n) for n in estimator.ngram_range)
     if not 1 <= low <= high:
         raise refuse(estimator, "ngram_range", estimator.ngram_range, "use 1 <= min_n <= max_n.")
@@ -86,7 +72,7 @@ def _analyzer(estimator) -> dict:
         cased, ignorable = unicode.sigma_context()
         lower = {"keys": keys.tolist(), "values": values.tolist(), "cased": cased, "ignorable": ignorable}
     return {
-        "word": unicode.matching(r"(?u)\w"),
+        "word": runs,
         "min_chars": shortest,
         "ngram_range": (low, high),
         "stop_words": sorted(estimator.get_stop_words() or ()) if word else [],
@@ -95,6 +81,14 @@ def _analyzer(estimator) -> dict:
         "space": [] if word else unicode.matching(r"(?u)\s"),
         "accents": _accents(estimator.strip_accents),
     }
+
+
+def _token_runs(estimator) -> tuple[tuple[tuple[int, int], ...], int]:
+    """The token characters and the shortest token of ``token_pattern`` (word analyzer only)."""
+    try:
+        return patterns.token_runs(estimator.token_pattern)
+    except patterns.UnsupportedPattern as why:
+        raise refuse(estimator, "token_pattern", estimator.token_pattern, f"{why}.") from None
 
 
 def _accents(kind: str | None) -> dict | None:
@@ -139,11 +133,13 @@ def _bag(estimator, x, vocabulary: list[str], hashing: dict | None = None):
 @register_converter(
     CountVectorizer,
     notes=(
-        "analyzer 'word' (default token_pattern or \\b\\w+\\b), 'char', 'char_wb'; lowercase "
+        "analyzer 'word' (token_pattern: one character class repeated, C+ or C{n,}, as Python's re "
+        "reads it; \\b...\\b around \\w), 'char', 'char_wb'; lowercase "
         "(str.lower(), Unicode), strip_accents 'ascii'/'unicode', ngram_range, stop_words (list, "
         "'english'), fitted or fixed vocabulary_, binary, dtype. Custom layer TextBag: the .keras file "
         "needs keras_embed_prep to load; the SavedModel runs with TensorFlow alone. Refused: callables, "
-        "input='file'/'filename', other token patterns."
+        "input='file'/'filename', other token patterns (look-arounds, "
+        "back-references, alternation, anchors, lazy or bounded repeats, inner groups)."
     ),
     needs_package_to_load=True,
     input_kinds=_document_kinds,
