@@ -232,6 +232,26 @@ def _arrow(tensor, port: Port):
     return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1)))
 
 
+def _task_threads() -> None:
+    """Size this worker's TensorFlow thread pools to one task's cores, before TensorFlow first runs.
+
+    Spark gives each Python worker ``OMP_NUM_THREADS`` = ``spark.task.cpus`` (1 by default; a user's
+    ``spark.executorEnv.OMP_NUM_THREADS`` wins). TensorFlow ignores it and starts pools as wide as
+    the machine in every worker: ``local[2]`` ran four threads on two cores, and was slower than
+    ``local[1]``.
+    """
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if not threads.isdigit() or int(threads) < 1:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+    except RuntimeError:  # TensorFlow already ran in this worker: its pools are fixed
+        pass
+
+
 def score_batches(plan: Plan, batches: Iterator) -> Iterator:
     """What each executor runs: the model (loaded once per worker) on Arrow batches of rows."""
     import pyarrow as pa
@@ -242,6 +262,8 @@ def score_batches(plan: Plan, batches: Iterator) -> Iterator:
     key = (plan.kind, plan.path)
     for batch in batches:
         if batch.num_rows and key not in _SERVED:  # an empty partition loads nothing
+            if not _SERVED:
+                _task_threads()
             _SERVED[key] = _load(plan.kind, plan.path)[0]
         serve = _SERVED.get(key)
         for start in range(0, batch.num_rows, plan.batch_size):
