@@ -53,6 +53,21 @@ def prepare(root: Path, rows: int) -> None:
 ROW_GROUP = 65_536
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its descendants (the JVM, the Python workers)."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _worker_peaks() -> dict[int, int]:
     """``{pid: VmHWM bytes}`` of the executor Python workers (the daemon's children) now alive."""
     import psutil
@@ -121,11 +136,12 @@ def run_one(root: Path, master: str, path: str, table: str = "table.parquet") ->
 
         schema = StructType(df.schema.fields + [StructField("output_0", FloatType())])
         scored = df.mapInPandas(functools.partial(_pandas_udf_batches, str(root)), schema)
-    seconds = []
+    seconds, busy = [], 0.0
     for _ in range(2):
-        start = time.perf_counter()
+        cpu, start = _cpu_seconds(), time.perf_counter()
         scored.write.format("noop").mode("overwrite").save()
         seconds.append(time.perf_counter() - start)
+        busy = (_cpu_seconds() - cpu) / seconds[-1]
     peaks = _worker_peaks()
     spark.stop()
     return {
@@ -137,6 +153,7 @@ def run_one(root: Path, master: str, path: str, table: str = "table.parquet") ->
         "seconds_warm": seconds[1],
         "rows_per_s_cold": rows / seconds[0],
         "rows_per_s_warm": rows / seconds[1],
+        "cores_busy_warm": busy,
         "peak_worker_rss_mb": sorted(round(v / 2**20) for v in peaks.values()),
     }
 
@@ -151,15 +168,19 @@ def report(results: list[dict], load: list[str]) -> str:
         "into the `noop` sink twice. *Cold*: the first job, which starts the Python workers (importing",
         "TensorFlow, loading the model); *warm*: the second job, on the same workers. Arrow batches of",
         "4,096 rows for both paths. Peak RSS: each executor Python worker's `VmHWM` after both jobs.",
+        "Cores busy: CPU seconds of the driver, its JVM and the Python workers in the warm job, over",
+        "its wall time (a task keeps more than one core busy: the JVM reads and converts while the",
+        "worker scores).",
         "",
-        "| path | master | rows | tasks | cold s | cold rows/s | warm s | warm rows/s "
+        "| path | master | rows | tasks | cold s | cold rows/s | warm s | warm rows/s | cores busy, warm "
         "| peak RSS per worker (MB) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['path']} | {r['master']} | {r['rows']:,} | {r['tasks']} | {r['seconds_cold']:.1f} | "
             f"{r['rows_per_s_cold']:,.0f} | {r['seconds_warm']:.1f} | {r['rows_per_s_warm']:,.0f} | "
+            f"{r['cores_busy_warm']:.2f} | "
             f"{', '.join(map(str, r['peak_worker_rss_mb'])) or '-'} |"
         )
     p2, u2, p1 = (

@@ -21,8 +21,11 @@ from ..errors import FileFormatError, InputError
 from ..export.signatures import key_of
 from ..inputs import keras_input_name
 
-#: ``(kind, path) -> callable(feeds) -> {output name: tensor}``, per executor Python worker.
-_SERVED: dict[tuple[str, str], Any] = {}
+#: ``(kind, path, stamp) -> callable(feeds) -> {output name: tensor}``, per executor Python worker.
+_SERVED: dict[tuple[str, str, tuple[int, ...]], Any] = {}
+
+#: The same key -> the model's ``(inputs, outputs)`` signature, on the driver (read by :func:`predict`).
+_SIGNATURES: dict[tuple[str, str, tuple[int, ...]], tuple[dict, dict]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class Plan:
 
     kind: str  # "saved_model" or "keras"
     path: str
+    #: The model file's size and mtime when the plan was made: a model written again to the same
+    #: path is loaded again by workers that keep the old one.
+    stamp: tuple[int, ...]
     inputs: tuple[Port, ...]
     outputs: tuple[Port, ...]
     batch_size: int
@@ -63,6 +69,16 @@ def _model_kind(path: str) -> str:
         f"spark.predict: {path!r} is not a model: neither a SavedModel directory (with saved_model.pb, "
         "as keras_embed_prep.export writes it) nor a .keras file. Pass the path of an exported model."
     )
+
+
+def _stamp(kind: str, path: str) -> tuple[int, ...]:
+    files = [os.path.join(path, "saved_model.pb"), os.path.join(path, "variables", "variables.index")]
+    stamp: list[int] = []
+    for name in files if kind == "saved_model" else [path]:
+        if os.path.exists(name):
+            info = os.stat(name)
+            stamp += [info.st_size, info.st_mtime_ns]
+    return tuple(stamp)
 
 
 def _load(kind: str, path: str):
@@ -106,7 +122,10 @@ def _is_kind(data_type, dtype: str) -> bool:
 
 def _plan(df, path: str, batch_size: int, outputs) -> Plan:
     kind = _model_kind(path)
-    _, inputs, outs = _load(kind, path)
+    key = (kind, os.path.abspath(path), _stamp(kind, path))
+    if key not in _SIGNATURES:
+        _SIGNATURES[key] = _load(kind, path)[1:]
+    inputs, outs = _SIGNATURES[key]
     by_key = {
         (key_of(keras_input_name(f.name)) if kind == "saved_model" else keras_input_name(f.name)): f
         for f in df.schema.fields
@@ -138,7 +157,7 @@ def _plan(df, path: str, batch_size: int, outputs) -> Plan:
             + ". Pick outputs by name, or rename the columns."
         )
     out_ports = tuple(Port(o, o, outs[o][0], _width(outs[o][1])) for o in wanted)
-    return Plan(kind, os.path.abspath(path), tuple(ports), out_ports, int(batch_size))
+    return Plan(*key, tuple(ports), out_ports, int(batch_size))
 
 
 def _spark_type(port: Port):
@@ -259,7 +278,7 @@ def score_batches(plan: Plan, batches: Iterator) -> Iterator:
 
     from ..blocks.checks import refusal_reason
 
-    key = (plan.kind, plan.path)
+    key = (plan.kind, plan.path, plan.stamp)
     for batch in batches:
         if batch.num_rows and key not in _SERVED:  # an empty partition loads nothing
             if not _SERVED:
