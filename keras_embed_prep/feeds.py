@@ -2,10 +2,13 @@
 
 Two routes give the same values. A frame of many rows goes column by column (one
 numpy conversion and one ``tf.constant`` per column: the cost is in the values). A
-frame of a few rows is read once as an object array and split into one float32 and
-one string block, each made a tensor once and unstacked into columns: for one row
-of 16 columns that is about a sixth of the per-column route, whose cost is pandas'
-per-column indexing and one eager tensor per column, not the values.
+frame of a few rows has each column's stored array read once (no Series) and is
+split into one float32 and one string block, each made a tensor once and unpacked
+into columns: for one row of 16 columns that is about a third of the per-column
+route, whose cost is pandas' per-column Series and one eager tensor per column, not
+the values. Measured for one row of the benchmark's 16 columns, before this route:
+``frame.to_numpy(dtype=object)`` (Arrow strings to objects) and ``frame.dtypes`` (a
+Series) were about half of ``to_inputs``, ``tf.unstack``'s Python a quarter.
 """
 
 from __future__ import annotations
@@ -74,20 +77,19 @@ def _texts(values: list) -> list[str]:
     return [v if type(v) is str else category_text(v) for v in values]
 
 
-def _plain_numbers(dtype) -> bool:
-    """Whether an object array of this column's values converts to float like the column itself."""
-    return isinstance(dtype, np.dtype) and dtype.kind in "fiub"
-
-
-def frame_feeds(frame: pd.DataFrame, names: Sequence[str], columns: Sequence[Any], text: Sequence[bool]):
+def frame_feeds(
+    frame: pd.DataFrame, names: Sequence[str], columns: Sequence[Any], text: Sequence[bool], where=None
+):
     """``{name: values}`` for each model input ``names[i]``, read from ``frame[columns[i]]``.
 
     ``text[i]`` says whether that input is a string one. Numbers come back as float32
     numpy arrays and text as ``tf.string`` tensors; with any text input, everything is
-    a tensor (Keras refuses calls that mix arrays and tensors).
+    a tensor (Keras refuses calls that mix arrays and tensors). ``where``, optional, is
+    :func:`frame_positions` of these columns in ``frame`` (a caller that sees the same
+    columns again keeps it).
     """
     if len(frame) <= SMALL_FRAME_ROWS:
-        feeds = small_frame_feeds(frame, names, columns, text)
+        feeds = small_frame_feeds(frame, names, columns, text, where)
         if feeds is not None:
             return feeds
     return column_feeds(frame, names, columns, text)
@@ -105,9 +107,9 @@ def column_feeds(frame: pd.DataFrame, names, columns, text):
     return feeds
 
 
-def small_frame_feeds(frame: pd.DataFrame, names, columns, text):
+def small_frame_feeds(frame: pd.DataFrame, names, columns, text, where=None):
     """The whole-frame route of :func:`frame_feeds`, or None where a column needs the per-column route."""
-    blocks = frame_blocks(frame, columns, text)
+    blocks = frame_blocks(frame, columns, text, where)
     if blocks is None:
         return None
     numbers, texts = blocks
@@ -118,33 +120,60 @@ def small_frame_feeds(frame: pd.DataFrame, names, columns, text):
     return {name: next(split[is_text]) for name, is_text in zip(names, text, strict=True)}
 
 
-def frame_blocks(frame: pd.DataFrame, columns, text):
-    """``(numbers, texts)``: the number columns as one float32 ``(n_numbers, rows)`` array and the
-    text columns as ``n_text`` lists of strings (None for a kind with no column), read from the
-    frame as one object array; or None where a column needs the per-column route.
-
-    Only numeric inputs read from numpy numeric columns are taken from the object
-    array (its values are Python floats, ints and bools, which convert to float64 as
-    the column would); a nullable, object or categorical column feeding a number
-    input goes per column. Text inputs take any column: the per-column route reads
-    them as objects too.
-    """
-    dtypes = list(frame.dtypes)
-    positions = {column: i for i, column in enumerate(frame.columns.tolist())}
-    if len(positions) != frame.shape[1]:
-        return None  # duplicated column names: frame[column] is a frame, leave it to the column route
-    where = [positions[column] for column in columns]
-    number_at = [p for p, is_text in zip(where, text, strict=True) if not is_text]
-    if not all(_plain_numbers(dtypes[p]) for p in number_at):
+def frame_positions(frame_columns: pd.Index, columns) -> list[int] | None:
+    """The position in ``frame_columns`` of each of ``columns``; None where a name repeats
+    (``frame[column]`` is then a frame: the per-column route deals with it)."""
+    positions = {column: i for i, column in enumerate(frame_columns.tolist())}
+    if len(positions) != len(frame_columns):
         return None
-    values = frame.to_numpy(dtype=object)
-    numbers = texts = None
-    if number_at:
-        numbers = np.ascontiguousarray(values[:, number_at].T.astype(np.float64).astype(np.float32))
-    text_at = [p for p, is_text in zip(where, text, strict=True) if is_text]
-    if text_at:
-        texts = [_texts(column) for column in values[:, text_at].T.tolist()]
-    return numbers, texts
+    return [positions[column] for column in columns]
+
+
+def frame_blocks(frame: pd.DataFrame, columns, text, where=None):
+    """``(numbers, texts)``: the number columns as one float32 ``(n_numbers, rows)`` array and the
+    text columns as ``n_text`` lists of values' texts (None for a kind with no column); or None
+    where a column needs the per-column route.
+
+    Each column's stored array is read once, without the Series that ``frame[column]``
+    builds (that Series, not the values, is most of the per-column route's cost for a
+    few rows). Only numeric inputs read from numpy numeric columns are taken here
+    (float64, then float32, as the column route converts them); a nullable, object or
+    categorical column feeding a number input goes per column. Text inputs take any
+    column, read with ``tolist`` as the per-column route reads them. ``where``:
+    :func:`frame_positions` of ``columns``, if known.
+    """
+    if where is None:
+        where = frame_positions(frame.columns, columns)
+        if where is None:
+            return None
+    arrays = _column_arrays(frame, where)
+    numbers = [a for a, is_text in zip(arrays, text, strict=True) if not is_text]
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "fiub" for a in numbers):
+        return None
+    block = np.array(numbers, dtype=np.float64).astype(np.float32) if numbers else None
+    texts = [_texts(a.tolist()) for a, is_text in zip(arrays, text, strict=True) if is_text] or None
+    return block, texts
+
+
+def _column_arrays(frame: pd.DataFrame, where: list[int]) -> list:
+    """The values of the columns at positions ``where`` as pandas stores them (a numpy array or
+    a pandas extension array), read-only.
+
+    ``DataFrame._get_column_array`` is pandas' own accessor for this (private, there since
+    pandas 1.3 and still in 3.x); without it, ``frame.iloc[:, i]`` gives the same values
+    through one Series per column.
+    """
+    get = getattr(frame, "_get_column_array", None)
+    if get is not None:
+        return [get(i) for i in where]
+    return [_series_values(frame.iloc[:, i]) for i in where]
+
+
+def _series_values(series: pd.Series):
+    """What ``series`` stores: a numpy array for numbers and objects, else its extension array
+    (whose ``tolist`` gives Timestamps, categories' values, ... as the Series' does)."""
+    numpy = isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiubO"
+    return series.to_numpy() if numpy else series.array
 
 
 def _text_tensor(texts: list[list[str]], rows: int):
@@ -153,6 +182,15 @@ def _text_tensor(texts: list[list[str]], rows: int):
 
 
 def _split(block) -> list:
-    """The rows of a 2-D block (columns x rows) as 1-D tensors, one eager op for many columns."""
-    tensor = tf.constant(block) if isinstance(block, np.ndarray) else block
-    return [tf.reshape(tensor, [-1])] if len(block) == 1 else tf.unstack(tensor)
+    """The rows of a 2-D block (columns x rows) as 1-D tensors, one eager op for many columns.
+
+    ``tf.raw_ops.Unpack`` rather than ``tf.unstack``: the same kernel, half the Python
+    around it (about 15 us instead of 30 a call).
+    """
+    if isinstance(block, np.ndarray):
+        if len(block) == 1:
+            return [tf.constant(block[0])]
+        block = tf.constant(block)
+    if len(block) == 1:
+        return [tf.reshape(block, [-1])]
+    return tf.raw_ops.Unpack(value=block, num=len(block), axis=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -12,7 +14,7 @@ from keras import ops
 from .blocks import floats
 from .columns import UNUSED, Columns
 from .errors import InputError, NotFittedError, UnsupportedParameterError
-from .feeds import as_float32, as_text, frame_feeds
+from .feeds import as_float32, as_text, frame_feeds, frame_positions
 from .registry import input_kinds, lookup
 
 #: Name of the single input of a model converted from a preprocessor fitted on a numpy array.
@@ -189,9 +191,8 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
     InputError
         A column is missing, has the wrong kind, or the array has the wrong width.
     """
-    inputs = model.inputs
-    documents_input = len(inputs) == 1 and len(inputs[0].shape) == 1 and inputs[0].name == ARRAY_INPUT_NAME
-    if documents_input and not isinstance(X, pd.DataFrame):
+    plan = _plan(model)
+    if plan.documents and not isinstance(X, pd.DataFrame):
         documents = X.to_numpy(dtype=object) if isinstance(X, pd.Series) else np.asarray(X, dtype=object)
         if documents.ndim != 1:
             raise InputError(
@@ -199,18 +200,17 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
                 f"Received shape {documents.shape}. Pass a list, a 1-D array or a pandas Series of text."
             )
         return as_text("The documents", documents)
-    if len(inputs) == 1 and len(inputs[0].shape) == 2:
-        expected = int(inputs[0].shape[-1])
+    if plan.width is not None:
         array = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
-        if array.ndim != 2 or array.shape[1] != expected:
+        if array.ndim != 2 or array.shape[1] != plan.width:
             raise InputError(
-                f"{model.name} expects a 2-D array with {expected} columns. "
+                f"{model.name} expects a 2-D array with {plan.width} columns. "
                 f"Received shape {array.shape}. Pass the same columns the preprocessor was fitted on."
             )
-        if inputs[0].dtype == "string":
+        if plan.text[0]:
             return as_text("The array", array)
         return as_float32("The array", array)
-    positions = _array_positions(inputs)
+    positions = plan.positions
     if not isinstance(X, pd.DataFrame) and positions is not None and np.ndim(X) == 2:
         array = np.asarray(X, dtype=object)
         if array.shape[1] <= max(positions):
@@ -220,17 +220,62 @@ def to_inputs(X: Any, model: keras.Model) -> np.ndarray | dict[str, np.ndarray]:
             )
         X = pd.DataFrame({f"x{i}": array[:, i] for i in positions})
     if not isinstance(X, pd.DataFrame):
-        names = [t.name for t in inputs]
+        names = plan.names
         raise InputError(
             f"{model.name} takes one named input per column ({names[:5]}{'...' if len(names) > 5 else ''}). "
             f"Received {type(X).__name__}. Pass a pandas DataFrame with these columns."
         )
-    by_input_name = {keras_input_name(c): c for c in X.columns.tolist()}
-    missing = [t.name for t in inputs if t.name not in by_input_name]
-    if missing:
-        raise InputError(
-            f"{model.name} needs columns {missing} that the DataFrame lacks. "
-            f"Received columns {list(X.columns)}."
-        )
-    names = [t.name for t in inputs]
-    return frame_feeds(X, names, [by_input_name[n] for n in names], [t.dtype == "string" for t in inputs])
+    frame_columns, columns, where = plan.last_frame
+    if X.columns is not frame_columns:  # a pandas Index is immutable: the same object, the same columns
+        by_input_name = {keras_input_name(c): c for c in X.columns.tolist()}
+        missing = [n for n in plan.names if n not in by_input_name]
+        if missing:
+            raise InputError(
+                f"{model.name} needs columns {missing} that the DataFrame lacks. "
+                f"Received columns {list(X.columns)}."
+            )
+        columns = [by_input_name[n] for n in plan.names]
+        where = frame_positions(X.columns, columns)
+        plan.last_frame = (X.columns, columns, where)  # one assignment: safe with threads
+    return frame_feeds(X, plan.names, columns, plan.text, where)
+
+
+@dataclass
+class _Plan:
+    """What :func:`to_inputs` reads from ``model.inputs``, once per model."""
+
+    inputs: list  # the model.inputs it was read from (rebuilt if the model's change)
+    names: list[str]
+    text: list[bool]  # whether each input is a string one
+    documents: bool  # one 1-D input of documents (a text vectorizer's)
+    width: int | None  # one 2-D input of this many columns
+    positions: list[int] | None  # a mixed numpy array's column of each input (inputs x0, x1, ...)
+    #: the columns of the last DataFrame seen, each input's column in it and their positions
+    last_frame: tuple = (None, None, None)
+
+
+#: One plan per model, dropped with the model.
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _plan(model: keras.Model) -> _Plan:
+    try:
+        plan = _PLANS.get(model)
+    except TypeError:  # not weakly referenceable: no cache
+        plan = None
+    if plan is not None and plan.inputs is model.inputs:
+        return plan
+    inputs = model.inputs
+    plan = _Plan(
+        inputs=inputs,
+        names=[t.name for t in inputs],
+        text=[t.dtype == "string" for t in inputs],
+        documents=len(inputs) == 1 and len(inputs[0].shape) == 1 and inputs[0].name == ARRAY_INPUT_NAME,
+        width=int(inputs[0].shape[-1]) if len(inputs) == 1 and len(inputs[0].shape) == 2 else None,
+        positions=_array_positions(inputs),
+    )
+    try:
+        _PLANS[model] = plan
+    except TypeError:
+        pass
+    return plan

@@ -208,7 +208,12 @@ def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
     runs = [run[mode] for mode in ("eager", "jit") if run[mode] is not None]
     reports = [compare(ours, reference, rtol=rtol, atol=atol) for ours in runs]
     report = next((r for r in reports if not r.passed), reports[0])
-    note = f"run on the {backend} backend" + (" (eager and under jax.jit)" if len(reports) > 1 else "")
-    if run["x64"] is False:
+    return dataclasses.replace(report, note=backend_note(backend, len(reports) > 1, run["x64"]))
+
+
+def backend_note(backend: str, jit: bool, x64: bool | None) -> str:
+    """The note of a report of a model run on another Keras backend (which runs, whether JAX had float64)."""
+    note = f"run on the {backend} backend" + (" (eager and under jax.jit)" if jit else "")
+    if x64 is False:
         note += "; JAX_ENABLE_X64 is unset, so JAX computed the float64 steps in float32"
-    return dataclasses.replace(report, note=note)
+    return note

@@ -82,12 +82,19 @@ def _reads(model: Any, sources: list[set]) -> tuple[list[set], list[tuple]]:
     return [reads.get(id(t), set()) for t in inner.outputs], nested
 
 
+def _width(tensor) -> int | None:
+    if len(tensor.shape) < 2:
+        return 1
+    return None if tensor.shape[-1] is None else int(tensor.shape[-1])
+
+
 def stages(model: Any) -> list[dict]:
     """The nested models of ``model`` in graph order: name, the raw inputs each reads, output widths.
 
     ``[{"name": "num__standardscaler", "inputs": ["age", ...], "widths": [4]}, ...]``: what
     ``keras-embed-prep inspect`` lists (the steps of an embedded model, its fused first layer and
-    the user's model).
+    the user's model). A width is None where it varies with the batch (a bag of terms: each row's
+    term ids and weights, as many as the row with the most distinct terms).
     """
     names = [t.name for t in getattr(model, "inputs", None) or []]
     if not graph_nodes(getattr(model, "_functional", None) or model):
@@ -97,7 +104,7 @@ def stages(model: Any) -> list[dict]:
         {
             "name": node.operation.name,
             "inputs": [n for n in names if n in read],
-            "widths": [int(t.shape[-1]) if len(t.shape) > 1 else 1 for t in node.output_tensors],
+            "widths": [_width(t) for t in node.output_tensors],
             "dtypes": [str(t.dtype) for t in node.output_tensors],
         }
         for node, read in nested

@@ -15,7 +15,12 @@ import numpy as np
 import pandas as pd
 from cases_numeric import Case
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    HashingVectorizer,
+    TfidfTransformer,
+    TfidfVectorizer,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -118,9 +123,20 @@ def documents() -> tuple[np.ndarray, np.ndarray]:
     return _documents(rng, N, []), _documents(rng, N, ["unseen", "Ünseen", "ΝΈΟΣ"])
 
 
-def _reviews(missing: bool):
+#: Terms for the hash: 'q76laaft' hashes to -2**31 (scikit-learn's special case of abs), long
+#: tokens cross many 4-byte blocks, short ones leave tails of 1 to 3 bytes.
+HASHED = ["q76laaft", "Q76LAAFT", "abc", "abcd", "abcde", "é" * 41, "w" * 257, "日本語日本語日本語x", "😀😀"]
+
+
+def hashed_documents() -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`documents`, with :data:`HASHED` among the words."""
+    rng = np.random.default_rng(34)
+    return _documents(rng, N, HASHED), _documents(rng, N, [*HASHED, "unseen"])
+
+
+def _reviews(missing: bool, texts=None):
     def data():
-        fit, test = documents()
+        fit, test = (texts or documents)()
         rng = np.random.default_rng(32)
 
         def frame(docs):
@@ -134,11 +150,11 @@ def _reviews(missing: bool):
     return data
 
 
-def _column(missing: bool):
+def _column(missing: bool, texts=None):
     """Documents as one (n, 1) object column, NaN where missing."""
 
     def data():
-        fit, test = _reviews(missing)()
+        fit, test = _reviews(missing, texts)()
         return fit[["review"]].to_numpy(), test[["review"]].to_numpy()
 
     return data
@@ -265,6 +281,69 @@ CASES: list[Case] = [
         lambda: CountVectorizer(analyzer="char_wb", strip_accents="unicode", ngram_range=(2, 3)),
         documents,
     ),
+    Case("text-hash-4096", lambda: HashingVectorizer(n_features=2**12), hashed_documents),
+    Case(
+        "text-hash-16-cancelling-signs",
+        lambda: HashingVectorizer(n_features=16, norm=None),
+        hashed_documents,
+    ),
+    Case(
+        "text-hash-16-binary-l1",
+        lambda: HashingVectorizer(n_features=16, binary=True, norm="l1"),
+        hashed_documents,
+    ),
+    Case(
+        "text-hash-unsigned-bigrams-english-int64",
+        lambda: HashingVectorizer(
+            n_features=2**10, alternate_sign=False, ngram_range=(1, 2), stop_words="english", norm=None,
+            dtype=np.int64,
+        ),
+        hashed_documents,
+    ),
+    Case(
+        "text-hash-one-column-one-char-tokens",
+        lambda: HashingVectorizer(n_features=1, token_pattern=r"(?u)\b\w+\b", norm=None, lowercase=False),
+        hashed_documents,
+    ),
+    Case(
+        "text-hash-char-wb-strip-ascii-float32",
+        lambda: HashingVectorizer(
+            n_features=2**11, analyzer="char_wb", ngram_range=(2, 4), strip_accents="ascii", dtype=np.float32
+        ),
+        hashed_documents,
+    ),
+    Case(
+        "text-hash-char-cased-strip-unicode-l1",
+        lambda: HashingVectorizer(
+            n_features=2**9, analyzer="char", ngram_range=(1, 3), lowercase=False, strip_accents="unicode",
+            norm="l1",
+        ),
+        hashed_documents,
+    ),
+    Case(
+        "text-ct-hash-and-numbers",
+        lambda: ColumnTransformer(
+            [("t", HashingVectorizer(n_features=2**10), "review"), ("n", StandardScaler(), ["stars"])]
+        ),
+        _reviews(missing=False, texts=hashed_documents),
+    ),
+    Case(
+        "text-ct-imputed-hash-binary",
+        lambda: ColumnTransformer(
+            [
+                ("t", _idiom(HashingVectorizer(n_features=256, binary=True, ngram_range=(1, 2))), ["review"]),
+                ("n", "passthrough", ["stars"]),
+            ]
+        ),
+        _reviews(missing=True, texts=hashed_documents),
+    ),
+    Case(
+        "text-hash-missing-document",
+        lambda: HashingVectorizer(n_features=2**6),
+        hashed_documents,
+        failing_rows=lambda: np.array(["ok", np.nan], dtype=object),
+        failing_match="a missing document",
+    ),
     Case(
         "text-count-missing-document",
         CountVectorizer,
@@ -275,6 +354,12 @@ CASES: list[Case] = [
 ]
 
 #: Round-tripped in fresh processes (each text artifact costs seconds to export and load): one per
-#: path of TextBag's config (word n-grams with stop words, char_wb with accents, the imputer idiom).
-ROUNDTRIP = {"text-count-ngrams-english", "text-char-wb-strip-unicode", "text-ct-imputed-tfidf"}
+#: path of TextBag's config (word n-grams with stop words, char_wb with accents, the imputer idiom,
+#: the feature hash).
+ROUNDTRIP = {
+    "text-count-ngrams-english",
+    "text-char-wb-strip-unicode",
+    "text-ct-imputed-tfidf",
+    "text-ct-hash-and-numbers",
+}
 CASES = [dataclasses.replace(case, roundtrip=case.id in ROUNDTRIP) for case in CASES]

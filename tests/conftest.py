@@ -53,13 +53,14 @@ def model_inputs(X, model):
     return plain(inputs)
 
 
-def write_artifact(directory: pathlib.Path, model, inputs) -> None:
-    """Save ``model`` as .keras and SavedModel, with the inputs to replay in a fresh process."""
+def write_artifact(directory: pathlib.Path, model, inputs, *, savedmodel: bool = True) -> None:
+    """Save ``model`` as .keras and (unless told not to) SavedModel, with inputs to replay afresh."""
     directory.mkdir(parents=True)
     model.save(directory / "model.keras")
     if "keras_embed_prep>" in model.to_json():  # a registered custom layer: loads with the package
         (directory / "needs_package").touch()
-    export(model, directory / "savedmodel")
+    if savedmodel:
+        export(model, directory / "savedmodel")
     (directory / "signature.json").write_text(json.dumps(signature_keys(model)))
     if isinstance(inputs, dict):
         np.savez(directory / "inputs.npz", **inputs)

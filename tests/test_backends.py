@@ -200,3 +200,38 @@ def test_verify_on_jax_reports_float32_loss_without_x64(monkeypatch, tmp_path):
     checked = PowerTransformer().fit(np.abs(fit[:, :2]))
     with pytest.raises(InputError, match="need TensorFlow"):
         verify(checked, to_keras(checked), np.abs(test[:, :2]), backend="jax")
+
+
+@pytest.mark.skipif(not _available("jax"), reason="jax is not installed")
+def test_cli_verify_backend_runs_the_keras_file_on_jax(monkeypatch, tmp_path, capsys):
+    import json
+
+    import keras
+    import pandas as pd
+    import skops.io
+    from cases_numeric import mixed
+    from sklearn.preprocessing import StandardScaler
+
+    from keras_embed_prep import embed, export
+    from keras_embed_prep.cli import main
+
+    fit, test = mixed()  # a 1e6-offset, a constant and a 1e-9-spread column among them
+    columns = [f"c{i}" for i in range(fit.shape[1])]
+    scaler = StandardScaler().fit(pd.DataFrame(fit, columns=columns))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((fit.shape[1],)), keras.layers.Dense(4, activation="tanh")])
+    paths = {k: str(tmp_path / k) for k in ("full.keras", "model.keras", "pre.skops", "data.csv", "served")}
+    model.save(paths["model.keras"])
+    full = embed(model, scaler)
+    full.save(paths["full.keras"])
+    export(full, paths["served"])
+    skops.io.dump(scaler, paths["pre.skops"])
+    pd.DataFrame(test, columns=columns).to_csv(paths["data.csv"], index=False)
+    monkeypatch.setenv("JAX_ENABLE_X64", "1")
+    argv = [paths["pre.skops"], paths["model.keras"], paths["data.csv"], "--backend", "jax", "--json"]
+    assert main(["verify", paths["full.keras"], *argv]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] and report["rows"] == len(test)
+    assert report["note"] == "run on the jax backend (eager and under jax.jit)"
+    assert main(["verify", paths["served"], *argv]) == 2  # a SavedModel runs on TensorFlow only
+    assert "runs on TensorFlow only" in capsys.readouterr().err

@@ -1,11 +1,15 @@
-"""``to_inputs`` text conversion: the fast path for ``str`` values gives what ``category_text`` gives."""
+"""``to_inputs``: text is ``category_text`` of each value; the whole-frame route gives what columns give."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OneHotEncoder
 
+from keras_embed_prep import to_inputs, to_keras
 from keras_embed_prep.columns import category_text
 from keras_embed_prep.errors import InputError
 from keras_embed_prep.feeds import as_text, column_feeds, frame_feeds, small_frame_feeds
@@ -50,6 +54,7 @@ def _frame(rows: int) -> pd.DataFrame:
             "mixed_text": pd.Series(pick([3, 2.5, True, pd.NA, pd.NaT, "z"]), dtype=object),
             "int_as_text": pick([1, 2, 3]),
             "boolean": pd.Series(pick([True, False, None]), dtype="boolean"),
+            "when": pd.to_datetime(pd.Series(pick(["2020-01-02", None]))),
         }
     )
 
@@ -65,6 +70,7 @@ _INPUTS = [
     ("cat", "cat", True),
     ("mixed_text", "mixed_text", True),
     ("int_as_text", "int_as_text", True),
+    ("when", "when", True),
 ]
 _PER_COLUMN_ONLY = [("nullable", "nullable", False), ("obj_numbers", "obj_numbers", False)]
 
@@ -82,6 +88,48 @@ def test_small_frames_read_whole_give_what_columns_give(rows, inputs):
         assert type(a) is type(b) and a.dtype == b.dtype and tuple(a.shape) == (rows,), name
         a, b = (v.numpy() if hasattr(v, "numpy") else v for v in (a, b))
         np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_without_pandas_column_accessor_small_frames_give_the_same(monkeypatch):
+    """The fallback of the whole-frame route (one Series per column) where pandas lacks the accessor."""
+    monkeypatch.delattr(pd.DataFrame, "_get_column_array")
+    for rows in (0, 5):
+        frame = _frame(rows)
+        names, columns, text = (list(t) for t in zip(*_INPUTS, strict=True))
+        whole = small_frame_feeds(frame, names, columns, text)
+        per_column = column_feeds(frame, names, columns, text)
+        for name in names:
+            a, b = (v.numpy() if hasattr(v, "numpy") else v for v in (whole[name], per_column[name]))
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_to_inputs_rereads_each_frame_of_a_model_it_has_seen():
+    """to_inputs keeps a model's input layout and the last frame's column positions: a frame with
+    other columns, the same columns reordered, or a column changed in place is read afresh."""
+    fit = _frame(20)[["f64", "i64", "str", "cat"]]
+    steps = [("n", SimpleImputer(), ["f64", "i64"]), ("t", OneHotEncoder(), ["str", "cat"])]
+    ct = ColumnTransformer(steps).fit(fit)
+    model = to_keras(ct)
+    names = [t.name for t in model.inputs]
+    text = [t.dtype == "string" for t in model.inputs]
+
+    def check(frame):
+        expected = column_feeds(frame, names, names, text)
+        got = to_inputs(frame, model)
+        assert list(got) == names
+        for name in names:
+            np.testing.assert_array_equal(got[name].numpy(), expected[name].numpy(), err_msg=name)
+
+    check(fit.iloc[:3])
+    check(fit.iloc[:3, ::-1].assign(extra=1.0))  # other order, one more column
+    changed = fit.iloc[:3].copy()
+    changed["i64"] = changed["i64"].astype("Int64")  # the same columns object, another dtype
+    check(changed)
+    changed["f64"] = changed["f64"].astype(str)
+    with pytest.raises(InputError, match="'f64' must be numeric"):
+        to_inputs(changed, model)
+    with pytest.raises(InputError, match=r"needs columns \['cat'\]"):
+        to_inputs(fit.iloc[:3].drop(columns="cat"), model)
 
 
 @pytest.mark.parametrize("extra", _PER_COLUMN_ONLY)

@@ -1,4 +1,4 @@
-"""Text vectorizers: the Unicode tables proved over every code point, refusals, fusion, artifacts."""
+"""Text vectorizers: the Unicode tables and the feature hash proved, refusals, fusion, artifacts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from keras_embed_prep import embed, export, supported_estimators, to_inputs, to_keras
 from keras_embed_prep.blocks import unicode
 from keras_embed_prep.blocks.tokens import TextBag
-from keras_embed_prep.errors import ExportError, UnsupportedEstimatorError, UnsupportedParameterError
+from keras_embed_prep.errors import ExportError, UnsupportedParameterError
 from keras_embed_prep.verify import compare
 
 DOCS = ["The quick brown fox", "jumps over the lazy dog", "ΟΔΟΣ İstanbul straße", "", "fox fox dog 42"]
@@ -121,14 +121,70 @@ def test_input_file_is_refused():
         to_keras(vectorizer)
 
 
-def test_hashing_vectorizer_has_no_converter():
-    with pytest.raises(UnsupportedEstimatorError, match="HashingVectorizer"):
-        to_keras(HashingVectorizer().fit(DOCS))
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"tokenizer": str.split}, "tokenizer="),
+        ({"token_pattern": r"(\w)\1"}, "token_pattern="),
+        ({"dtype": np.uint32}, "dtype="),
+        ({"n_features": 0}, "n_features=0"),
+        ({"norm": "max"}, "norm='max'"),
+    ],
+    ids=["tokenizer", "backreference", "uint32", "no-features", "max-norm"],
+)
+def test_hashing_refused_by_name(params, named):
+    with pytest.raises(UnsupportedParameterError, match=re.escape(f"HashingVectorizer({named}")):
+        to_keras(HashingVectorizer(**params))  # stateless: nothing to fit, nothing validated yet
+
+
+#: 'q76laaft' hashes to -2**31, where abs() overflows: scikit-learn special-cases its column.
+INT_MIN_TERM = "q76laaft"
+
+
+def _adversarial_terms(every_character) -> list[str]:
+    """Every code point alone (1 to 4 UTF-8 bytes: each tail length, one whole block), then strings
+    of 0 to 40 random characters (many blocks, every tail), ASCII runs of each length to 67, NULs."""
+    rng = np.random.default_rng(11)
+    scalars = unicode.scalars()
+    mixed = ["".join(map(chr, rng.choice(scalars, rng.integers(0, 41)))) for _ in range(3000)]
+    ascii_runs = ["abcdefghij"[: n % 10] * (n // 10 + 1) for n in range(68)]
+    fixed = ["", "\x00", "\x00\x00\x00\x00\x00", "日本語", "😀👍🏽", "e\u0301", INT_MIN_TERM, "w" * 4096]
+    return fixed + every_character + mixed + ascii_runs
+
+
+def test_murmurhash_equals_scikit_learn_bit_for_bit(every_character):
+    import tensorflow as tf
+    from sklearn.utils import murmurhash3_32
+
+    from keras_embed_prep.blocks import murmur
+
+    terms = _adversarial_terms(every_character)
+    expected = np.array([murmurhash3_32(t, seed=0, positive=False) for t in terms])
+    ours = murmur.murmurhash3_32(tf.constant([t.encode("utf-8") for t in terms])).numpy()
+    wrong = [t for t, e, o in zip(terms, expected, ours, strict=True) if e != o]
+    assert not wrong, f"{len(wrong)} of {len(terms)} terms hash differently, e.g. {wrong[:5]!r}"
+    assert expected.min() == -(2**31)  # the INT_MIN term is among them
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 7, 2**20, 2**31 - 1])
+def test_hashed_column_and_sign_equal_feature_hasher(n_features):
+    import tensorflow as tf
+
+    from keras_embed_prep.blocks import murmur
+
+    terms = ["ab", "abc", "日本語", "😀", INT_MIN_TERM, "x" * 99]
+    hashed = HashingVectorizer(n_features=n_features, norm=None, token_pattern=r"\S+")
+    # one document per term: a row's one stored entry is the term's column and sign
+    reference = hashed.transform(terms).tocoo()
+    column, sign = murmur.hashed_columns(tf.constant(terms), n_features, alternate_sign=True)
+    np.testing.assert_array_equal(reference.row, np.arange(len(terms)))
+    np.testing.assert_array_equal(column.numpy(), reference.col)
+    np.testing.assert_array_equal(sign.numpy(), reference.data)
 
 
 def test_supported_estimators_say_the_keras_file_needs_the_package():
     needs = {e.name: e.needs_package_to_load for e in supported_estimators()}
-    assert needs["CountVectorizer"] and needs["TfidfVectorizer"]
+    assert needs["CountVectorizer"] and needs["TfidfVectorizer"] and needs["HashingVectorizer"]
     assert not needs["TfidfTransformer"] and not needs["OneHotEncoder"]
 
 
@@ -139,13 +195,16 @@ def _table(n=120):
     return pd.DataFrame({"review": docs, "stars": rng.normal(size=n)})
 
 
-def test_tfidf_is_looked_up_in_the_first_dense_kernel():
+@pytest.mark.parametrize(
+    "vectorizer",
+    [TfidfVectorizer(sublinear_tf=True), HashingVectorizer(n_features=2**16, ngram_range=(1, 2))],
+    ids=["tfidf", "hashing"],
+)
+def test_bag_is_looked_up_in_the_first_dense_kernel(vectorizer):
     import keras
 
     frame = _table()
-    ct = ColumnTransformer(
-        [("t", TfidfVectorizer(sublinear_tf=True), "review"), ("n", StandardScaler(), ["stars"])]
-    ).fit(frame)
+    ct = ColumnTransformer([("t", vectorizer, "review"), ("n", StandardScaler(), ["stars"])]).fit(frame)
     width = ct.transform(frame).shape[1]
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
@@ -159,10 +218,17 @@ def test_tfidf_is_looked_up_in_the_first_dense_kernel():
     assert not any(isinstance(layer, keras.layers.CategoryEncoding) for layer in nested)
     expected = np.asarray(model(ct.transform(frame).toarray().astype(np.float32)))
     assert compare(np.asarray(full(to_inputs(frame, full))), expected).passed
+    from keras_embed_prep.walk import stages
+
+    # what export() writes beside the SavedModel: the fused bag's width varies with the batch
+    assert any(None in stage["widths"] for stage in stages(full))
 
 
-def test_onnx_export_of_text_is_refused(tmp_path):
-    model = to_keras(_fitted())
+@pytest.mark.parametrize(
+    "vectorizer", [CountVectorizer(), HashingVectorizer(n_features=64)], ids=["count", "hashing"]
+)
+def test_onnx_export_of_text_is_refused(tmp_path, vectorizer):
+    model = to_keras(vectorizer.fit(DOCS))
     with pytest.raises(ExportError, match="TextBag"):
         export(model, tmp_path / "m.onnx", format="onnx")
 

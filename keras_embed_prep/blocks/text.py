@@ -38,6 +38,15 @@ def counts(ids, values, width: int, binary: bool = False):
     return bag_matrix(ids, weights, width)
 
 
+def hashed(ids, weights, width: int, binary: bool = False):
+    """``HashingVectorizer``'s matrix before its norm: each column's sum of signs, or with ``binary``
+    1 at every column a term fell in, even where the signs cancel (scikit-learn fills the stored
+    entries of its sparse matrix, and a cancelled sum is stored)."""
+    if binary:
+        weights = ops.where(ops.less(ids, width), 1.0, weights)  # keeps the missing-value check
+    return bag_matrix(ids, weights, width)
+
+
 def _normalized(weights, norm: str | None):
     """Rows divided by their l1 or l2 norm, as ``sklearn.preprocessing.normalize``; norm 0 stays."""
     if norm is None:
@@ -57,6 +66,11 @@ def _tfidf(weights, idf, sublinear: bool, norm: str | None):
     if idf is not None:
         weights = ops.multiply(weights, idf)
     return _normalized(weights, norm)
+
+
+def normalized(x, norm: str | None):
+    """``sklearn.preprocessing.normalize(x, norm)``, on the bag when ``x`` is one; None: ``x``."""
+    return x if norm is None else tfidf(x, None, False, norm)
 
 
 def tfidf(x, idf: np.ndarray | None, sublinear: bool, norm: str | None):

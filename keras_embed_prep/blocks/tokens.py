@@ -1,7 +1,7 @@
-"""Text to a bag of vocabulary ids: the one custom layer of the package, :class:`TextBag`.
+"""Text to a bag of term ids: the one custom layer of the package, :class:`TextBag`.
 
 No stock Keras layer or ``keras.ops`` call handles strings beyond lookups, so the string steps of a
-scikit-learn text vectorizer (lower case, tokens, stop words, n-grams, vocabulary) run in this
+scikit-learn text vectorizer (lower case, tokens, stop words, n-grams, vocabulary or feature hash) run in this
 registered layer, built from TensorFlow string ops only: a saved ``.keras`` file needs
 keras_embed_prep to load, an exported SavedModel runs with TensorFlow alone. Its Unicode tables
 come from :mod:`keras_embed_prep.blocks.unicode` (Python's own rules) and travel in its config.
@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import unicode
+from . import murmur, unicode
 
 #: StringLookup's out-of-vocabulary token; never a term (every key ends with _END).
 _OOV = "\x00keras_embed_prep:oov\x00"
@@ -46,11 +46,13 @@ def _member(codes, runs):
 
 @keras.saving.register_keras_serializable(package="keras_embed_prep")
 class TextBag(keras.layers.Layer):
-    """One string per row -> ``(ids, counts)``: each row's distinct vocabulary ids and their counts.
+    """One string per row -> ``(ids, counts)``: each row's distinct term ids and their counts.
 
-    Both outputs are int64 ``(batch, L)``, padded with id ``len(vocabulary)`` and count 0, where
-    ``L`` is the largest number of distinct terms in a row of the batch. Terms not in the
-    vocabulary are dropped, as scikit-learn drops them.
+    Both outputs are int64 ``(batch, L)``, padded with id ``width`` and count 0, where ``L`` is the
+    largest number of distinct ids in a row of the batch. With a vocabulary, ``width`` is its size
+    and terms not in it are dropped, as scikit-learn drops them; with ``hashing``, ``width`` is
+    ``n_features``, each term's id is its hashed column and the counts are sums of its signs (a
+    column whose signs cancel keeps its entry, with count 0, as scikit-learn's sparse matrix does).
 
     Parameters
     ----------
@@ -72,6 +74,9 @@ class TextBag(keras.layers.Layer):
     accents : dict or None
         ``{"keys", "values", "ascii"}``: ``strip_accents`` as a table of characters (then, for
         ``ascii``, every non-ASCII character dropped); None: accents kept.
+    hashing : dict or None
+        ``{"n_features", "alternate_sign"}``: terms hashed as ``HashingVectorizer`` hashes them
+        (:mod:`~keras_embed_prep.blocks.murmur`) instead of looked up; ``vocabulary`` is then empty.
     """
 
     def __init__(
@@ -85,6 +90,7 @@ class TextBag(keras.layers.Layer):
         analyzer="word",
         space=(),
         accents=None,
+        hashing=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -97,12 +103,18 @@ class TextBag(keras.layers.Layer):
         self.analyzer = str(analyzer)
         self.space = [[int(a), int(b)] for a, b in space]
         self.accents = accents
+        self.hashing = None
+        if hashing is not None:
+            self.hashing = {
+                "n_features": int(hashing["n_features"]),
+                "alternate_sign": bool(hashing["alternate_sign"]),
+            }
         self._space = unicode.re2_class([tuple(r) for r in self.space]) if self.space else None
         self._accents = None
         if accents is not None:
             self._accents = _lookup(accents["keys"], "accents")
         self._separators = unicode.re2_class([tuple(r) for r in self.word], negate=True) + "+"
-        self._terms = _lookup(self.vocabulary, "terms")
+        self._terms = None if self.hashing else _lookup(self.vocabulary, "terms")
         self._stop = None
         if self.stop_words:
             self._stop = _lookup(sorted(set(self.stop_words)), "stop")
@@ -119,6 +131,7 @@ class TextBag(keras.layers.Layer):
             analyzer=self.analyzer,
             space=self.space,
             accents=self.accents,
+            hashing=self.hashing,
         )
         return config
 
@@ -221,6 +234,22 @@ class TextBag(keras.layers.Layer):
         terms = grams[0] if len(grams) == 1 else tf.concat(grams, axis=1)
         return terms.flat_values, terms.value_rowids()
 
+    @property
+    def width(self) -> int:
+        """The number of columns: the vocabulary's size, or ``n_features`` when hashing."""
+        return self.hashing["n_features"] if self.hashing else len(self.vocabulary)
+
+    def _ids(self, terms, term_rows):
+        """``(row * (width + 1) + id, value)`` of each known term: its id and count (or sign)."""
+        width = self.width + 1
+        if self.hashing:
+            ids, signs = murmur.hashed_columns(terms, self.width, self.hashing["alternate_sign"])
+            return term_rows * width + ids, signs
+        ids = _find(self._terms, terms) - 1  # -1: not a term, 0..V-1: the terms
+        known = ids >= 0
+        keys = tf.boolean_mask(term_rows, known) * width + tf.boolean_mask(ids, known)
+        return keys, tf.ones_like(keys)
+
     def call(self, inputs):
         x = tf.reshape(inputs, [-1])
         if self.lower is not None:
@@ -228,17 +257,15 @@ class TextBag(keras.layers.Layer):
         if self._accents is not None:
             x = self._stripped(x)
         terms, term_rows = self._terms_of(x)
-        ids = _find(self._terms, terms)  # 0: not a term, 1..V: the terms
-        width = len(self.vocabulary) + 1
-        known = ids > 0
-        rows = tf.boolean_mask(term_rows, known)
-        keys = rows * width + tf.boolean_mask(ids, known)
-        distinct, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
+        keys, values = self._ids(terms, term_rows)
+        distinct, at = tf.unique(keys, out_idx=tf.int64)
+        counts = tf.math.unsorted_segment_sum(values, at, tf.size(distinct, out_type=tf.int64))
         order = tf.argsort(distinct)  # rows in order (char_wb gathers terms out of row order)
         distinct, counts = tf.gather(distinct, order), tf.gather(counts, order)
         batch = tf.shape(x, out_type=tf.int64)[0]
+        width = self.width + 1
         row_of = distinct // width
-        bag_ids = tf.RaggedTensor.from_value_rowids(distinct % width - 1, row_of, nrows=batch)
+        bag_ids = tf.RaggedTensor.from_value_rowids(distinct % width, row_of, nrows=batch)
         bag_counts = tf.RaggedTensor.from_value_rowids(counts, row_of, nrows=batch)
         return bag_ids.to_tensor(default_value=width - 1), bag_counts.to_tensor(default_value=0)
 

@@ -141,10 +141,15 @@ def _inspect_preprocessor(path: str, args: argparse.Namespace) -> int:
 def _print_stages(found: list[dict]) -> None:
     if not found:
         return
-    print(f"stages ({len(found)}):  name <- input columns -> output widths (int: one-hot positions)")
+    print(
+        f"stages ({len(found)}):  name <- input columns -> output widths "
+        "(int: one-hot positions; ?: a bag of terms, as wide as its longest row)"
+    )
     for stage in found:
         columns = ", ".join(repr(c) for c in stage["inputs"])
-        widths = [f"{w} {d}" for w, d in zip(stage["widths"], stage["dtypes"], strict=True)]
+        widths = [
+            f"{'?' if w is None else w} {d}" for w, d in zip(stage["widths"], stage["dtypes"], strict=True)
+        ]
         print(f"  {stage['name']}  <- {columns}  -> {', '.join(widths)}")
 
 

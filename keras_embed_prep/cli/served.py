@@ -56,8 +56,44 @@ class SavedModelServed:
         return output_matrix(self.signature({self.keys[name]: value for name, value in feeds.items()}))
 
 
-def open_embedded(path: str, preprocessor: Any) -> KerasServed | SavedModelServed:
-    """The embedded model at ``path``: a SavedModel directory, else a ``.keras`` file."""
+class BackendServed(KerasServed):
+    """The embedded ``.keras`` file run on another Keras backend, in a subprocess per chunk of rows.
+
+    :meth:`runs` returns each way that backend ran it (eagerly; on JAX also under ``jax.jit``).
+    """
+
+    def __init__(self, model: Any, path: str, backend: str) -> None:
+        super().__init__(model)
+        self.path, self.backend = path, backend
+        self.x64: bool | None = None
+
+    def runs(self, X: Any) -> dict[str, np.ndarray]:
+        from ..backend_run import run_on_backend
+
+        run = run_on_backend(self.path, to_inputs(X, self.layout), self.backend)
+        if run["error"] is not None:
+            raise InputError(
+                f"Embedded model {self.path!r} does not run on the {self.backend} backend: "
+                f"{run['error'][:600]} Text inputs and inference-time checks (StringLookup) need "
+                "TensorFlow: serve the SavedModel (export), or verify without --backend."
+            )
+        self.x64 = run["x64"]
+        return {mode: output_matrix(run[mode]) for mode in ("eager", "jit") if run[mode] is not None}
+
+
+def open_embedded(path: str, preprocessor: Any, backend: str | None = None) -> KerasServed | SavedModelServed:
+    """The embedded model at ``path``: a SavedModel directory, else a ``.keras`` file.
+
+    With ``backend``, the ``.keras`` file is run on that Keras backend (:class:`BackendServed`);
+    a SavedModel runs on TensorFlow only and is refused.
+    """
     if pathlib.Path(path).is_dir() or is_saved_model(path):
+        if backend is not None:
+            raise InputError(
+                f"--backend {backend} runs a .keras file on that Keras backend, but {path!r} is a "
+                "SavedModel, which runs on TensorFlow only. Pass the embedded .keras file, or leave "
+                "out --backend."
+            )
         return SavedModelServed(load_saved_model(path, what="Embedded model"), preprocessor)
-    return KerasServed(load_keras_model(path, what="Embedded model"))
+    model = load_keras_model(path, what="Embedded model")
+    return KerasServed(model) if backend is None else BackendServed(model, path, backend)

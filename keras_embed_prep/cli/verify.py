@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from ..backend_run import BACKENDS
 from ..blocks.checks import refusal_reason
 from ..embed import model_input_width
 from ..errors import FileFormatError, InputError, ShapeMismatchError
@@ -20,6 +22,7 @@ from ..verify import (
     ATOL,
     RTOL,
     ParityReport,
+    backend_note,
     compare,
     dense_rows,
     merge_reports,
@@ -63,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rows of DATA read at once (default: %(default)s)",
     )
     parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="run the .keras MODEL on this Keras backend, in a subprocess per chunk (on JAX eagerly and "
+        "under jax.jit; JAX_ENABLE_X64 as set here); default: as served, on TensorFlow",
+    )
+    parser.add_argument(
         "--progress",
         choices=("auto", "on", "off"),
         default="auto",
@@ -81,18 +91,19 @@ def run(args: argparse.Namespace) -> int:
         width = model_input_width(original)
     except ShapeMismatchError as exc:
         raise ShapeMismatchError(f"Original model {args.original_model!r}: {exc}") from exc
-    embedded = open_embedded(args.model, preprocessor)
+    embedded = open_embedded(args.model, preprocessor, args.backend)
     data = DataFile(args.data)
     columns = required_columns(preprocessor, data.columns, where=data.where)
     text = text_columns(embedded.layout, preprocessor, data)
 
-    reports, rows = [], 0
+    reports: dict[str, list[ParityReport]] = {}  # by run: "served", or "eager" and "jit" on a backend
+    rows = 0
     with _progress(args, data) as bar:
         for chunk, progress in data.chunks(columns, args.chunk_rows, text):
             if len(chunk):  # a CSV with only a header yields one empty chunk
                 X = chunk[columns] if columns is not None else chunk.to_numpy()
                 try:
-                    ours = embedded.predict(X)
+                    runs = embedded.runs(X) if args.backend else {"served": embedded.predict(X)}
                 except tf.errors.OpError as exc:
                     # Where scikit-learn refuses these rows too, _reference raises InputError (exit 2).
                     _reference(preprocessor, original, width, X, rows)
@@ -103,13 +114,19 @@ def run(args: argparse.Namespace) -> int:
                     )
                     return EXIT_PARITY_FAILED
                 reference = _reference(preprocessor, original, width, X, rows)
-                reports.append(compare(ours, reference, rtol=args.rtol, atol=args.atol))
+                for run, ours in runs.items():
+                    reports.setdefault(run, []).append(
+                        compare(ours, reference, rtol=args.rtol, atol=args.atol)
+                    )
                 rows += len(chunk)
             bar.update(progress)
     if rows == 0:
         raise FileFormatError(f"DATA {args.data!r} has no rows. Pass a file with data rows to check.")
-    report = merge_reports(reports)
-    _print_report(args, report, len(reports))
+    merged = [merge_reports(parts) for parts in reports.values()]
+    report = next((r for r in merged if not r.passed), merged[0])  # on a backend: the worse run
+    if args.backend:
+        report = dataclasses.replace(report, note=backend_note(args.backend, len(merged) > 1, embedded.x64))
+    _print_report(args, report, len(next(iter(reports.values()))))
     return EXIT_OK if report.passed else EXIT_PARITY_FAILED
 
 

@@ -1,4 +1,5 @@
-"""CountVectorizer, TfidfVectorizer and TfidfTransformer: text to term counts and tf-idf weights.
+"""CountVectorizer, TfidfVectorizer, HashingVectorizer and TfidfTransformer: text to term counts,
+hashed counts and tf-idf weights.
 
 A vectorizer takes one string per row (its column in a ColumnTransformer, named by a string, or
 a 1-D array of strings). The string steps run in :class:`~keras_embed_prep.blocks.tokens.TextBag`
@@ -9,9 +10,16 @@ name; docs/text.md says what each option becomes.
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from keras import ops
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    HashingVectorizer,
+    TfidfTransformer,
+    TfidfVectorizer,
+)
 
 from ..blocks import checks, text, tokens, unicode
 from ..columns import MARKERS
@@ -72,14 +80,12 @@ def _analyzer(estimator) -> dict:
             estimator.dtype,
             "use int32, int64, float32 or float64; narrower types wrap or round counts.",
         )
-    vocabulary = sorted(estimator.vocabulary_, key=estimator.vocabulary_.get)
     lower = None
     if estimator.lowercase:
         keys, values = unicode.lower_table()
         cased, ignorable = unicode.sigma_context()
         lower = {"keys": keys.tolist(), "values": values.tolist(), "cased": cased, "ignorable": ignorable}
     return {
-        "vocabulary": vocabulary,
         "word": unicode.matching(r"(?u)\w"),
         "min_chars": shortest,
         "ngram_range": (low, high),
@@ -109,8 +115,13 @@ def _missing_check(estimator, x):
     )
 
 
-def _bag(estimator, x):
-    """``(ids, weights, width)``: each row's distinct terms and their counts, float64."""
+def _vocabulary(estimator) -> list[str]:
+    return sorted(estimator.vocabulary_, key=estimator.vocabulary_.get)
+
+
+def _bag(estimator, x, vocabulary: list[str], hashing: dict | None = None):
+    """``(ids, weights, width)``: each row's distinct term ids and their counts (signed sums when
+    ``hashing``), float64."""
     config = _analyzer(estimator)
     if len(x.shape) == 2 and int(x.shape[-1]) != 1:
         raise refuse(
@@ -120,9 +131,9 @@ def _bag(estimator, x):
             "a text vectorizer takes one "
             "string per row: name its column with a string, e.g. ('t', vectorizer, 'review').",
         )
-    ids, values = tokens.text_bag(x, **config)
+    ids, values = tokens.text_bag(x, vocabulary=vocabulary, hashing=hashing, **config)
     weights = ops.add(ops.cast(values, "float64"), _missing_check(estimator, x))
-    return ids, weights, len(config["vocabulary"])
+    return ids, weights, hashing["n_features"] if hashing else len(vocabulary)
 
 
 @register_converter(
@@ -138,7 +149,7 @@ def _bag(estimator, x):
     input_kinds=_document_kinds,
 )
 def convert_count_vectorizer(estimator, x):
-    ids, weights, width = _bag(estimator, x)
+    ids, weights, width = _bag(estimator, x, _vocabulary(estimator))
     return text.counts(ids, weights, width, binary=estimator.binary)
 
 
@@ -162,9 +173,34 @@ def _tfidf_options(estimator) -> None:
 )
 def convert_tfidf_vectorizer(estimator, x):
     _tfidf_options(estimator)
-    ids, weights, width = _bag(estimator, x)
+    ids, weights, width = _bag(estimator, x, _vocabulary(estimator))
     bag = text.counts(ids, weights, width, binary=estimator.binary)
     return text.tfidf(bag, _idf(estimator), estimator.sublinear_tf, estimator.norm)
+
+
+def _hashing(estimator) -> dict:
+    n = estimator.n_features
+    if isinstance(n, bool) or not isinstance(n, Integral) or not 1 <= n <= np.iinfo(np.int32).max:
+        raise refuse(estimator, "n_features", n, "use an int from 1 to 2**31 - 1, as scikit-learn requires.")
+    check_choice(estimator, "alternate_sign", (True, False))
+    _tfidf_options(estimator)
+    return {"n_features": int(n), "alternate_sign": bool(estimator.alternate_sign)}
+
+
+@register_converter(
+    HashingVectorizer,
+    notes=(
+        "CountVectorizer's tokenization options, then scikit-learn's MurmurHash3 (x86 32-bit, seed 0, "
+        "signed) of each term's UTF-8 bytes in TensorFlow ops, bit for bit: n_features, alternate_sign, "
+        "binary, norm (l1, l2, None), dtype. Custom layer TextBag (see CountVectorizer)."
+    ),
+    needs_package_to_load=True,
+    input_kinds=_document_kinds,
+)
+def convert_hashing_vectorizer(estimator, x):
+    hashing = _hashing(estimator)
+    ids, weights, width = _bag(estimator, x, [], hashing)
+    return text.normalized(text.hashed(ids, weights, width, binary=estimator.binary), estimator.norm)
 
 
 @register_converter(

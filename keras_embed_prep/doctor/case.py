@@ -14,7 +14,7 @@ from ..errors import InputError, ShapeMismatchError, UnsupportedEstimatorError
 from ..inputs import defined_inputs, required_columns, to_inputs
 from ..io import quote_error
 from ..registry import check_fitted
-from ..verify import reference_transform
+from ..verify import dense_rows, reference_output
 from .data import RawColumn, raw_table
 from .sites import embeds
 
@@ -81,7 +81,7 @@ def feed(case: Case) -> Feed:
     prepared, transform_error, notes = None, None, []
     if preprocessor is not None:
         try:
-            prepared = _transform(preprocessor, case.X)
+            prepared = _transform(preprocessor, case.X, dense=case.plain)
         except (ValueError, TypeError) as exc:
             transform_error = quote_error(exc)
             notes.append(f"{type(preprocessor).__name__}.transform failed on the rows ({transform_error})")
@@ -156,6 +156,13 @@ def _feeds(model: keras.Model, X: Any) -> Any:
     return to_inputs(X, model)
 
 
-def _transform(preprocessor: Any, X: Any) -> np.ndarray:
-    """The preprocessed rows as the model is fed them: float32."""
-    return reference_transform(preprocessor, X).astype(np.float32)
+def _transform(preprocessor: Any, X: Any, dense: bool) -> np.ndarray | None:
+    """The preprocessed rows as the model is fed them, float32, where ``dense`` (a model fed them);
+    else None, after transforming only to learn whether the preprocessor takes the rows.
+
+    A model that embeds the preprocessor is never fed these rows, and its check against the
+    original model (``verify``) streams them in chunks: densified whole here, a one-hot of
+    200,000 categories would cost 0.8 MB a row (float32). scikit-learn's sparse output stays sparse.
+    """
+    output = reference_output(preprocessor, X)
+    return dense_rows(output, slice(None), np.float32) if dense else None
