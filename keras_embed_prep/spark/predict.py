@@ -21,8 +21,11 @@ from ..errors import FileFormatError, InputError
 from ..export.signatures import key_of
 from ..inputs import keras_input_name
 
-#: ``(kind, path) -> callable(feeds) -> {output name: tensor}``, per executor Python worker.
-_SERVED: dict[tuple[str, str], Any] = {}
+#: ``(kind, path, stamp) -> callable(feeds) -> {output name: tensor}``, per executor Python worker.
+_SERVED: dict[tuple[str, str, tuple[int, ...]], Any] = {}
+
+#: The same key -> the model's ``(inputs, outputs)`` signature, on the driver (read by :func:`predict`).
+_SIGNATURES: dict[tuple[str, str, tuple[int, ...]], tuple[dict, dict]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class Plan:
 
     kind: str  # "saved_model" or "keras"
     path: str
+    #: The model file's size and mtime when the plan was made: a model written again to the same
+    #: path is loaded again by workers that keep the old one.
+    stamp: tuple[int, ...]
     inputs: tuple[Port, ...]
     outputs: tuple[Port, ...]
     batch_size: int
@@ -63,6 +69,16 @@ def _model_kind(path: str) -> str:
         f"spark.predict: {path!r} is not a model: neither a SavedModel directory (with saved_model.pb, "
         "as keras_embed_prep.export writes it) nor a .keras file. Pass the path of an exported model."
     )
+
+
+def _stamp(kind: str, path: str) -> tuple[int, ...]:
+    files = [os.path.join(path, "saved_model.pb"), os.path.join(path, "variables", "variables.index")]
+    stamp: list[int] = []
+    for name in files if kind == "saved_model" else [path]:
+        if os.path.exists(name):
+            info = os.stat(name)
+            stamp += [info.st_size, info.st_mtime_ns]
+    return tuple(stamp)
 
 
 def _load(kind: str, path: str):
@@ -106,7 +122,10 @@ def _is_kind(data_type, dtype: str) -> bool:
 
 def _plan(df, path: str, batch_size: int, outputs) -> Plan:
     kind = _model_kind(path)
-    _, inputs, outs = _load(kind, path)
+    key = (kind, os.path.abspath(path), _stamp(kind, path))
+    if key not in _SIGNATURES:
+        _SIGNATURES[key] = _load(kind, path)[1:]
+    inputs, outs = _SIGNATURES[key]
     by_key = {
         (key_of(keras_input_name(f.name)) if kind == "saved_model" else keras_input_name(f.name)): f
         for f in df.schema.fields
@@ -138,7 +157,7 @@ def _plan(df, path: str, batch_size: int, outputs) -> Plan:
             + ". Pick outputs by name, or rename the columns."
         )
     out_ports = tuple(Port(o, o, outs[o][0], _width(outs[o][1])) for o in wanted)
-    return Plan(kind, os.path.abspath(path), tuple(ports), out_ports, int(batch_size))
+    return Plan(*key, tuple(ports), out_ports, int(batch_size))
 
 
 def _spark_type(port: Port):
@@ -150,7 +169,7 @@ def _spark_type(port: Port):
     return element if port.width is None else ArrayType(element, containsNull=False)
 
 
-def predict(df, model_path: str | os.PathLike, *, batch_size: int = 1024, outputs: list[str] | None = None):
+def predict(df, model_path: str | os.PathLike, *, batch_size: int = 4096, outputs: list[str] | None = None):
     """``df`` with the outputs of the model at ``model_path`` appended as columns, scored on the executors.
 
     Parameters
@@ -162,7 +181,10 @@ def predict(df, model_path: str | os.PathLike, *, batch_size: int = 1024, output
         A SavedModel directory written by :func:`keras_embed_prep.export`, or a ``.keras`` file,
         readable at the same path on every executor.
     batch_size : int
-        Rows per model call.
+        Rows per model call (at most: an Arrow batch of Spark's
+        ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows, 10,000 by default, is cut into
+        calls of this many). A call costs a fixed overhead of about a millisecond, so calls of
+        a few thousand rows cost half as much per row as calls of a thousand.
     outputs : list of str, optional
         The model outputs to append (default: all), each as a column of its name: text (decoded
         labels) as strings, one value per row as a float, several (probabilities) as an array.
@@ -186,12 +208,33 @@ def predict(df, model_path: str | os.PathLike, *, batch_size: int = 1024, output
 def _feed(array, port: Port):
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
     import tensorflow as tf
 
     if port.dtype == "string":
-        return tf.constant(pc.fill_null(array.cast(pa.string()), MISSING).to_numpy(zero_copy_only=False))
+        return _strings(array)
     return tf.constant(array.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(np.float32))
+
+
+def _strings(array):
+    """A string tensor of an Arrow text column (null: MISSING), cut out of its data buffer in one op.
+
+    ``tf.constant`` of the column's ``to_numpy`` makes a Python string per row first, which costs
+    more than the model call: here the values buffer becomes one scalar and ``tf.strings.substr``
+    cuts it at the Arrow offsets.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import tensorflow as tf
+
+    column = pc.fill_null(array.cast(pa.large_string()), MISSING)
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    _, offsets, data = column.buffers()
+    ends = np.frombuffer(offsets, np.int64, len(column) + 1, column.offset * 8)
+    start, stop = int(ends[0]), int(ends[-1])
+    values = tf.constant(b"" if data is None else data[start:stop].to_pybytes())
+    return tf.strings.substr(values, ends[:-1] - start, np.diff(ends))
 
 
 def _arrow(tensor, port: Port):
@@ -208,6 +251,26 @@ def _arrow(tensor, port: Port):
     return pa.ListArray.from_arrays(offsets, pa.array(values.reshape(-1)))
 
 
+def _task_threads() -> None:
+    """Size this worker's TensorFlow thread pools to one task's cores, before TensorFlow first runs.
+
+    Spark gives each Python worker ``OMP_NUM_THREADS`` = ``spark.task.cpus`` (1 by default; a user's
+    ``spark.executorEnv.OMP_NUM_THREADS`` wins). TensorFlow ignores it and starts pools as wide as
+    the machine in every worker: ``local[2]`` ran four threads on two cores, and was slower than
+    ``local[1]``.
+    """
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if not threads.isdigit() or int(threads) < 1:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+    except RuntimeError:  # TensorFlow already ran in this worker: its pools are fixed
+        pass
+
+
 def score_batches(plan: Plan, batches: Iterator) -> Iterator:
     """What each executor runs: the model (loaded once per worker) on Arrow batches of rows."""
     import pyarrow as pa
@@ -215,11 +278,13 @@ def score_batches(plan: Plan, batches: Iterator) -> Iterator:
 
     from ..blocks.checks import refusal_reason
 
-    key = (plan.kind, plan.path)
-    if key not in _SERVED:
-        _SERVED[key] = _load(plan.kind, plan.path)[0]
-    serve = _SERVED[key]
+    key = (plan.kind, plan.path, plan.stamp)
     for batch in batches:
+        if batch.num_rows and key not in _SERVED:  # an empty partition loads nothing
+            if not _SERVED:
+                _task_threads()
+            _SERVED[key] = _load(plan.kind, plan.path)[0]
+        serve = _SERVED.get(key)
         for start in range(0, batch.num_rows, plan.batch_size):
             chunk = batch.slice(start, plan.batch_size)
             feeds = {p.name: _feed(chunk.column(p.column), p) for p in plan.inputs}

@@ -12,7 +12,13 @@ pyspark = pytest.importorskip("pyspark")
 
 @pytest.fixture(scope="session")
 def spark():
-    """A ``local[2]`` SparkSession whose Python workers run this interpreter."""
+    """A ``local[2]`` SparkSession whose Python workers run this interpreter.
+
+    Tuned for many jobs on a few dozen rows, which is all the tests run: the JVM compiles with C1
+    only and collects with the serial GC, and Spark neither generates whole-stage code nor
+    re-plans adaptively. That halves starting the session and fitting the pipelines; Spark's
+    output is the same to the bit (its interpreted and generated code compute the same thing).
+    """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -27,6 +33,9 @@ def spark():
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.python.worker.reuse", "true")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.adaptive.enabled", "false")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")

@@ -74,3 +74,19 @@ def test_an_unseen_label_fails_the_job_naming_the_column(fitted, spark, tmp_path
         Exception, match=r"StringIndexerModel: a null or a label unseen at fit in column color "
     ):
         scored.collect()
+
+
+def test_a_model_saved_again_at_the_same_path_is_scored_anew(fitted, spark, tmp_path):
+    """Workers keep the models they loaded; a model written over the old one must not be served stale."""
+    from keras_embed_prep.spark import predict
+
+    model, rows, _ = fitted["keep"]
+    frame, path = spark_frame(spark, rows[["a", "b"]]), tmp_path / "imputer.keras"
+    scored = []
+    for column in ("a_mean", "a_median"):  # the nulls of 'a' imputed differently
+        converted = to_keras(model, output_col=column)
+        converted.save(path)
+        got = predict(frame, path).toPandas().iloc[:, -1].to_numpy()
+        scored.append(got)
+        np.testing.assert_allclose(got, np.asarray(converted(to_inputs(rows, converted))).reshape(-1))
+    assert not np.allclose(*scored)
