@@ -133,10 +133,15 @@ full = keras_embed_prep.embed(mlp, ct)
 keras_embed_prep.verify(ct, full, sample.head(2), model=mlp)
 embedded = keras_embed_prep.verify(ct, full, sample, model=mlp)
 last = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# the doctor checks the embedded model with the same streaming verify
+diagnosis = keras_embed_prep.diagnose(full, sample, preprocessor=ct, reference_model=mlp)
+doctor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"above_mb": (after - before) / 1024, "passed": report.passed, "rows": report.rows,
                   "columns": len(report.columns), "embedded_above_mb": (last - after) / 1024,
                   "embedded_passed": embedded.passed, "embedded_rows": embedded.rows,
-                  "boundary_rows": embedded.preprocessing.rows}))
+                  "boundary_rows": embedded.preprocessing.rows, "doctor_above_mb": (doctor - last) / 1024,
+                  "doctor_healthy": diagnosis.healthy,
+                  "doctor_problems": [p.code for p in diagnosis.problems]}))
 """
 
 
@@ -158,6 +163,8 @@ def test_verify_on_a_wide_one_hot_stays_within_its_memory_bound():
     assert result["above_mb"] < 1000, result
     assert result["embedded_passed"] and result["embedded_rows"] == result["boundary_rows"] == 1000
     assert result["embedded_above_mb"] < 1000, result
+    assert result["doctor_healthy"], result  # before the fix: "the model refuses the rows" (object dtype)
+    assert result["doctor_above_mb"] < 1000, result
 
 
 def test_verify_with_the_model_in_chunks_reports_as_one_comparison(one_hot_case, monkeypatch):

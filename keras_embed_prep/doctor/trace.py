@@ -139,10 +139,29 @@ def _node_values(
         values[id(model.inputs[0])] = np.asarray(feeds)
     if tensors:
         probe = keras.Model(model.inputs, tensors)
-        outputs = probe.predict(feeds, batch_size=max(n, 1), verbose=0)
+        outputs = probe.predict(_predictable(feeds), batch_size=max(n, 1), verbose=0)
         outputs = outputs if len(tensors) > 1 else [outputs]
         values.update({id(t): np.asarray(v) for t, v in zip(tensors, outputs, strict=True)})
     return values
+
+
+def _predictable(feeds: Any) -> Any:
+    """``feeds`` as ``predict`` takes them: text values (object arrays, as a nested stage's inputs
+    come back from the stage before it) as string tensors, which ``predict`` accepts and numpy
+    object arrays it rejects ("Invalid dtype: object")."""
+
+    def one(value):
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            import tensorflow as tf  # the doctor runs on TensorFlow: StringLookup needs it
+
+            return tf.constant(value, dtype=tf.string)
+        return value
+
+    if isinstance(feeds, dict):
+        return {k: one(v) for k, v in feeds.items()}
+    if isinstance(feeds, (list, tuple)):
+        return [one(v) for v in feeds]
+    return one(feeds)
 
 
 def _numpy(value: Any) -> list[np.ndarray]:
