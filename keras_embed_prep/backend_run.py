@@ -22,6 +22,20 @@ import numpy as np
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+def one_output(model: Any, what: str) -> None:
+    """Refuse a model with several outputs (a target decoder's label and probabilities): the
+    backend run compares one output matrix."""
+    from .errors import InputError  # here: this file also runs as a script, outside the package
+
+    if len(model.outputs) != 1:
+        names = [t.name for t in model.outputs]
+        raise InputError(
+            f"{what} {model.name!r} has {len(names)} outputs {names[:4]}; a run on another backend "
+            "compares one. Check the model without its target decoder (embed without target=), or "
+            "leave out the backend to verify it on TensorFlow."
+        )
+
+
 def run_on_backend(model_path: str | os.PathLike, feeds: Any, backend: str) -> dict[str, Any]:
     """Outputs of the ``.keras`` file at ``model_path`` on ``backend``, called on ``feeds``.
 

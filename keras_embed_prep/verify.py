@@ -66,6 +66,21 @@ def dense_rows(matrix: np.ndarray | sp.spmatrix, rows: slice, dtype: Any = np.fl
     return np.asarray(part, dtype=dtype)
 
 
+def model_on(model: keras.Model, transformed: np.ndarray | sp.spmatrix, batch_size: int = 4096) -> np.ndarray:
+    """``model`` on scikit-learn's output ``transformed`` (dense or sparse), as one output matrix.
+
+    The rows go in as float32 (the input a Keras model takes), in chunks sized by the width
+    (:func:`row_chunks`), so a wide sparse one-hot block is never dense for all rows at once.
+    """
+    from .outputs import output_matrix
+
+    parts = [
+        output_matrix(model.predict_on_batch(dense_rows(transformed, rows, np.float32)))
+        for rows in row_chunks(transformed.shape[0], transformed.shape[1], batch_size)
+    ]
+    return np.concatenate(parts)
+
+
 def row_chunks(n_rows: int, width: int, batch_size: int = 4096) -> list[slice]:
     """Slices of ``n_rows`` rows, each at most ``batch_size`` rows and about :data:`CHUNK_VALUES`
     values at ``width`` columns (at least one row; one empty slice for no rows)."""
@@ -132,7 +147,9 @@ def verify(
     With ``backend`` (``"jax"``, ``"torch"``, ``"tensorflow"``), ``keras_model`` (a model or
     the path of a ``.keras`` file) is saved and run in a subprocess on that Keras backend
     (on JAX eagerly and under ``jax.jit``, with ``JAX_ENABLE_X64`` as set in this
-    environment), and the worse of those runs is reported; without ``model`` only.
+    environment), and the worse of those runs is reported. With ``model`` too, the reference
+    is ``model(preprocessor.transform(X))`` computed here; all of ``X`` goes to the
+    subprocess at once (pass a sample).
 
     Returns
     -------
@@ -143,7 +160,7 @@ def verify(
     ------
     InputError
         With ``backend``: the model does not load or run there (text inputs and
-        inference-time checks need TensorFlow), or ``model`` was given.
+        inference-time checks need TensorFlow), or it has more than one output.
     """
     if backend is not None:
         return _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
@@ -181,15 +198,10 @@ def verify(
 
 def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol) -> ParityReport:
     """:func:`verify` of ``keras_model`` run on Keras backend ``backend`` in a subprocess."""
-    from .backend_run import BACKENDS, run_on_backend
+    from .backend_run import BACKENDS, one_output, run_on_backend
 
     if backend not in BACKENDS:
         raise InputError(f"verify(backend=...) must be one of {BACKENDS}. Received {backend!r}.")
-    if model is not None:
-        raise InputError(
-            "verify(..., backend=...) checks a preprocessing model (to_keras) against scikit-learn; "
-            "it does not take model=. Verify the embedded model on TensorFlow with model=."
-        )
     with tempfile.TemporaryDirectory() as tmp:
         if isinstance(keras_model, (str, os.PathLike)):
             path = keras_model
@@ -197,6 +209,7 @@ def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
         else:
             path = os.path.join(tmp, "model.keras")
             keras_model.save(path)
+        one_output(keras_model, "Model")
         run = run_on_backend(path, to_inputs(X, keras_model), backend)
     if run["error"] is not None:
         raise InputError(
@@ -204,7 +217,10 @@ def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
             "Text inputs and inference-time checks (StringLookup) need TensorFlow: serve the "
             "SavedModel (export), or run this model with KERAS_BACKEND=tensorflow."
         )
-    reference = reference_transform(preprocessor, X).astype(np.float32)
+    if model is None:  # to_keras: scikit-learn's output, float32 as the model computes it
+        reference = reference_transform(preprocessor, X).astype(np.float32)
+    else:  # embed: the original model on scikit-learn's output, here on TensorFlow
+        reference = model_on(model, reference_output(preprocessor, X))
     runs = [run[mode] for mode in ("eager", "jit") if run[mode] is not None]
     reports = [compare(ours, reference, rtol=rtol, atol=atol) for ours in runs]
     report = next((r for r in reports if not r.passed), reports[0])

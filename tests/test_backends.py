@@ -203,17 +203,18 @@ def test_verify_on_jax_reports_float32_loss_without_x64(monkeypatch, tmp_path):
 
 
 @pytest.mark.skipif(not _available("jax"), reason="jax is not installed")
-def test_cli_verify_backend_runs_the_keras_file_on_jax(monkeypatch, tmp_path, capsys):
+def test_verify_backend_runs_the_embedded_keras_file_on_jax(monkeypatch, tmp_path, capsys):
     import json
 
     import keras
     import pandas as pd
     import skops.io
     from cases_numeric import mixed
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import LabelEncoder, StandardScaler
 
-    from keras_embed_prep import embed, export
+    from keras_embed_prep import embed, export, verify
     from keras_embed_prep.cli import main
+    from keras_embed_prep.errors import InputError
 
     fit, test = mixed()  # a 1e6-offset, a constant and a 1e-9-spread column among them
     columns = [f"c{i}" for i in range(fit.shape[1])]
@@ -235,3 +236,13 @@ def test_cli_verify_backend_runs_the_keras_file_on_jax(monkeypatch, tmp_path, ca
     assert report["note"] == "run on the jax backend (eager and under jax.jit)"
     assert main(["verify", paths["served"], *argv]) == 2  # a SavedModel runs on TensorFlow only
     assert "runs on TensorFlow only" in capsys.readouterr().err
+    # The API: the same embedded model against the original one on scikit-learn's output.
+    frame = pd.DataFrame(test, columns=columns)
+    api = verify(scaler, full, frame, model=model, backend="jax")
+    assert api.passed and api.rows == len(test) and "jax.jit" in api.note, str(api)
+    wrong = keras.Sequential([keras.Input((fit.shape[1],)), keras.layers.Dense(4, activation="relu")])
+    assert not verify(scaler, full, frame, model=wrong, backend="jax").passed  # a reference that can fail
+    classifier = keras.Sequential([keras.Input((fit.shape[1],)), keras.layers.Dense(3, activation="softmax")])
+    labelled = embed(classifier, scaler, target=LabelEncoder().fit(["a", "b", "c"]))
+    with pytest.raises(InputError, match="has 2 outputs"):
+        verify(scaler, labelled, frame, model=classifier, backend="jax")

@@ -63,6 +63,9 @@ class BackendServed(KerasServed):
     """
 
     def __init__(self, model: Any, path: str, backend: str) -> None:
+        from ..backend_run import one_output
+
+        one_output(model, "Embedded model")
         super().__init__(model)
         self.path, self.backend = path, backend
         self.x64: bool | None = None

@@ -17,17 +17,15 @@ from ..embed import model_input_width
 from ..errors import FileFormatError, InputError, ShapeMismatchError
 from ..inputs import required_columns
 from ..io import load_keras_model, quote_error
-from ..outputs import output_matrix
 from ..verify import (
     ATOL,
     RTOL,
     ParityReport,
     backend_note,
     compare,
-    dense_rows,
     merge_reports,
+    model_on,
     reference_output,
-    row_chunks,
 )
 from .common import EXIT_OK, EXIT_PARITY_FAILED, load_preprocessor_file, print_error
 from .data import DataFile, text_columns
@@ -150,12 +148,7 @@ def _reference(preprocessor: Any, original: Any, width: int, X: Any, first_row: 
             f"{type(preprocessor).__name__} outputs {transformed.shape[1]} columns but the original "
             f"model {original.name!r} expects {width}. Pass the preprocessor the model was trained behind."
         )
-    parts = [
-        # float32: the input a Keras model takes
-        output_matrix(original.predict_on_batch(dense_rows(transformed, rows, np.float32)))
-        for rows in row_chunks(transformed.shape[0], width, PREDICT_BATCH)
-    ]
-    return np.concatenate(parts)
+    return model_on(original, transformed, PREDICT_BATCH)
 
 
 def _progress(args: argparse.Namespace, data: DataFile):
