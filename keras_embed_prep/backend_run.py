@@ -36,6 +36,21 @@ def one_output(model: Any, what: str) -> None:
         )
 
 
+def run_or_refuse(model_path: str | os.PathLike, feeds: Any, backend: str, what: str, otherwise: str) -> dict:
+    """:func:`run_on_backend`, raising ``InputError`` (naming ``what``, the error and what to do,
+    ending with ``otherwise``) where the model does not load or run on ``backend``."""
+    from .errors import InputError  # here: this file also runs as a script, outside the package
+
+    run = run_on_backend(model_path, feeds, backend)
+    if run["error"] is not None:
+        raise InputError(
+            f"{what} does not run on the {backend} backend: {run['error'][:600]} Text inputs and "
+            f"inference-time checks (StringLookup) need TensorFlow: serve the SavedModel (export), or "
+            f"{otherwise}."
+        )
+    return run
+
+
 def run_on_backend(model_path: str | os.PathLike, feeds: Any, backend: str) -> dict[str, Any]:
     """Outputs of the ``.keras`` file at ``model_path`` on ``backend``, called on ``feeds``.
 

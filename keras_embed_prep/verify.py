@@ -198,7 +198,7 @@ def verify(
 
 def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol) -> ParityReport:
     """:func:`verify` of ``keras_model`` run on Keras backend ``backend`` in a subprocess."""
-    from .backend_run import BACKENDS, one_output, run_on_backend
+    from .backend_run import BACKENDS, one_output, run_or_refuse
 
     if backend not in BACKENDS:
         raise InputError(f"verify(backend=...) must be one of {BACKENDS}. Received {backend!r}.")
@@ -210,13 +210,8 @@ def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
             path = os.path.join(tmp, "model.keras")
             keras_model.save(path)
         one_output(keras_model, "Model")
-        run = run_on_backend(path, to_inputs(X, keras_model), backend)
-    if run["error"] is not None:
-        raise InputError(
-            f"Model {keras_model.name!r} does not run on the {backend} backend: {run['error'][:600]} "
-            "Text inputs and inference-time checks (StringLookup) need TensorFlow: serve the "
-            "SavedModel (export), or run this model with KERAS_BACKEND=tensorflow."
-        )
+        what, otherwise = f"Model {keras_model.name!r}", "run this model with KERAS_BACKEND=tensorflow"
+        run = run_or_refuse(path, to_inputs(X, keras_model), backend, what, otherwise)
     if model is None:  # to_keras: scikit-learn's output, float32 as the model computes it
         reference = reference_transform(preprocessor, X).astype(np.float32)
     else:  # embed: the original model on scikit-learn's output, here on TensorFlow

@@ -71,15 +71,11 @@ class BackendServed(KerasServed):
         self.x64: bool | None = None
 
     def runs(self, X: Any) -> dict[str, np.ndarray]:
-        from ..backend_run import run_on_backend
+        from ..backend_run import run_or_refuse
 
-        run = run_on_backend(self.path, to_inputs(X, self.layout), self.backend)
-        if run["error"] is not None:
-            raise InputError(
-                f"Embedded model {self.path!r} does not run on the {self.backend} backend: "
-                f"{run['error'][:600]} Text inputs and inference-time checks (StringLookup) need "
-                "TensorFlow: serve the SavedModel (export), or verify without --backend."
-            )
+        feeds = to_inputs(X, self.layout)
+        what = f"Embedded model {self.path!r}"
+        run = run_or_refuse(self.path, feeds, self.backend, what, "verify without --backend")
         self.x64 = run["x64"]
         return {mode: output_matrix(run[mode]) for mode in ("eager", "jit") if run[mode] is not None}
 
