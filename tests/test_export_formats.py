@@ -162,3 +162,40 @@ def test_missing_optional_dependency_says_what_to_install(numeric, tmp_path, mon
 def test_unknown_format_is_refused(numeric, tmp_path):
     with pytest.raises(InputError, match="'format' parameter of export must be one of"):
         export(numeric[0], tmp_path / "model.tflite", format="tflite")
+
+
+def test_category_lookups_and_column_stacks_stay_small_and_exact(tmp_path):
+    """One-hot text columns: the flat index is one lookup, the stack of 1-D inputs three nodes."""
+    import onnx
+
+    preprocessor = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["size", "weight"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["color", "shade"]),
+        ]
+    )
+    train = _frame(200, 4).assign(shade=lambda f: f["color"].str[:2] + f["size"].gt(0).astype(str))
+    preprocessor.fit(train.fillna(0.0))
+    model = to_keras(preprocessor)
+    test = _frame(60, 5).fillna(0.0).assign(shade="re" + pd.Series(np.arange(60) % 3, dtype=str))
+    test.loc[::7, "color"] = "purple"  # unknown: ignored, an all-zero block
+    export(model, tmp_path / "model.onnx", format="onnx", sample=test)
+    got = _session(tmp_path / "model.onnx").run(None, _feed(model, test))[0]
+    assert compare(got, preprocessor.transform(test), rtol=RTOL, atol=ATOL).passed
+    graph = onnx.load(str(tmp_path / "model.onnx")).graph
+    ops = [n.op_type for n in graph.node]
+    inputs = {i.name for i in graph.input}
+    assert "Clip" in ops and "LessOrEqual" not in ops  # the table of counts, no binary search
+    assert not [n for n in graph.node if n.op_type == "Unsqueeze" and n.input[0] in inputs]
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_direct_counts_are_numpy_searchsorted(side):
+    handlers = importlib.import_module("keras_embed_prep.export.onnx.handlers")
+    keys = np.array([-7, -3, 0, 0, 2, 9, 40], dtype=np.int64)
+    first, counts = handlers._direct_counts(keys, "Less" if side == "left" else "LessOrEqual", np.int64)
+    values = np.arange(-20, 60, dtype=np.int64)
+    looked_up = counts[np.clip(values, first, first + counts.size - 1) - first]
+    np.testing.assert_array_equal(looked_up, np.searchsorted(keys, values, side=side))
+    assert handlers._direct_counts(np.array([0, 2**40]), "Less", np.int64) is None  # too wide a range
+    assert handlers._direct_counts(np.array([0.5, 2.0]), "Less", np.int64) is None  # float keys

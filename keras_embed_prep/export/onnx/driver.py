@@ -21,7 +21,7 @@ from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
 from ...walk import layers_by_path
 from ..signatures import serving
-from . import gates, handlers, probes
+from . import gates, handlers, probes, tidy
 
 #: ONNX opset of ``format="onnx"`` (the highest tf2onnx 1.17 writes is 18).
 ONNX_OPSET = 17
@@ -62,6 +62,7 @@ def export_onnx(model, path: Path, *, sample, rtol: float, atol: float) -> Parit
 
     proto, log, checks = _tf2onnx_convert(checked, concrete)
     _refuse_unconverted(onnx, proto, log)
+    proto = _tidy(onnx, ort, model, proto, log)
     session = _session(onnx, ort, model, proto, log)
     report = probes.onnx_parity(model, session, accepted, expected, split=split, rtol=rtol, atol=atol)
     probes.check_rejections(model, session, rejected, checks)
@@ -82,6 +83,17 @@ def _refuse_text(model) -> None:
         )
 
 
+def _tidy(onnx, ort, model, proto, log: list[str]):
+    """The graph with fewer nodes (``tidy``), checked by onnx first; ExportError if rejected."""
+    try:
+        onnx.checker.check_model(proto)
+        proto = tidy.ort_basic(ort, onnx, tidy.stack_inputs(proto))
+    except Exception as exc:  # any rejection of the graph, reported with what tf2onnx logged
+        raise _rejected(model, exc, log) from exc
+    _refuse_unconverted(onnx, proto, log)  # the optimized graph is standard ONNX too
+    return proto
+
+
 def _session(onnx, ort, model, proto, log: list[str]):
     """An onnxruntime session of ``proto``, or ExportError if onnx or onnxruntime rejects the graph."""
     try:
@@ -90,10 +102,14 @@ def _session(onnx, ort, model, proto, log: list[str]):
         options.log_severity_level = 4  # the rows that must fail would log each failure as an error
         return ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # any rejection of the graph, reported with what tf2onnx logged
-        raise ExportError(
-            f"The ONNX graph of {model.name!r} converted but onnx or onnxruntime rejects it "
-            f"({type(exc).__name__}: {probes.first_line(exc)}). Nothing was written.{_log_tail(log)}"
-        ) from exc
+        raise _rejected(model, exc, log) from exc
+
+
+def _rejected(model, exc: Exception, log: list[str]) -> ExportError:
+    return ExportError(
+        f"The ONNX graph of {model.name!r} converted but onnx or onnxruntime rejects it "
+        f"({type(exc).__name__}: {probes.first_line(exc)}). Nothing was written.{_log_tail(log)}"
+    )
 
 
 class _Log(logging.Handler):

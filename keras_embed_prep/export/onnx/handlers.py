@@ -136,10 +136,12 @@ def search_sorted(ctx, node, name, args):
 
     ``out[r, j]`` counts the entries of row ``r`` of the sorted sequence that are ``<``
     (lower) or ``<=`` (upper) ``values[r, j]``; NaN counts none, as in TensorFlow. A
-    constant 1-D sequence (what ``keras.ops.searchsorted`` makes) becomes a branchless
-    binary search: ``ceil(log2(n + 1))`` rounds of gather-and-compare over the values,
-    exact, and linear in the number of values. Any other sequence is compared with
-    every value at once (``rows * m * n`` booleans).
+    constant 1-D sequence (what ``keras.ops.searchsorted`` makes) of integers searched by
+    integers, over a key range of at most ``_DIRECT_LIMIT``, becomes one ``Gather`` in the
+    precomputed counts (``_direct_counts``; the category lookups' flat index). Other constant
+    1-D sequences become a branchless binary search: ``ceil(log2(n + 1))`` rounds of
+    gather-and-compare over the values, exact, and linear in the number of values. Any
+    other sequence is compared with every value at once (``rows * m * n`` booleans).
     """
     from onnx import TensorProto
     from tf2onnx import utils
@@ -160,6 +162,17 @@ def search_sorted(ctx, node, name, args):
 
     if table is not None and table.ndim == 2 and table.shape[0] == 1 and table.shape[1] > 0:
         n = int(table.shape[1])
+    else:
+        n = 0
+    kind = _INTEGERS.get(ctx.get_dtype(values))
+    direct = _direct_counts(table[0], compare_op, kind) if n and kind is not None else None
+    if direct is not None:
+        # Integer values over a constant integer sequence: one lookup in the counts of every
+        # value in [first - 1, last + 1], values outside clipped to its ends (which count 0 and n).
+        low, counts = direct
+        clipped = op("Clip", [values, const(kind(low)), const(kind(low + counts.size - 1))])
+        count = op("Gather", [const(counts), op("Sub", [clipped, const(kind(low))])])
+    elif n:
         entries, limit = const(table[0]), const(np.int64(n))
         position = const(np.int64(0))
         for step in (1 << k for k in reversed(range(n.bit_length()))):
@@ -176,6 +189,30 @@ def search_sorted(ctx, node, name, args):
         hits = op("Cast", [op(compare_op, [rows, cells])], to=TensorProto.INT64)
         count = builder.make_reduce_sum({"data": hits, "axes": [2], "keepdims": 0, "noop_with_empty_axes": 1})
     ctx.make_node("Cast", [count], attr={"to": out_dtype}, outputs=outputs, name=name, shapes=[shape])
+
+
+#: Integer ONNX types a search can read through a table of counts.
+_INTEGERS = {6: np.int32, 7: np.int64}  # TensorProto.INT32, TensorProto.INT64
+#: Most entries in such a table (int32: 4 MiB); a longer key range keeps the binary search.
+_DIRECT_LIMIT = 1 << 20
+
+
+def _direct_counts(sequence: np.ndarray, compare_op: str, kind):
+    """``(first, counts)`` with ``counts[i]`` the searchsorted count of ``first + i``, or None.
+
+    For integer keys ``k`` and an integer value ``v``, ``searchsorted(k, v)`` is a step
+    function of ``v`` that is 0 below ``k[0]`` and ``n`` above ``k[-1]``: a table of its
+    values over ``[k[0] - 1, k[-1] + 1]`` read at ``clip(v, k[0] - 1, k[-1] + 1)`` is exact, and
+    one ``Gather`` instead of ``ceil(log2(n + 1))`` rounds of seven ops.
+    """
+    if sequence.dtype.kind not in "iu" or sequence.size == 0:
+        return None
+    first, last = int(sequence[0]), int(sequence[-1])
+    if last - first + 3 > _DIRECT_LIMIT or first <= np.iinfo(kind).min or last >= np.iinfo(kind).max:
+        return None
+    side = "left" if compare_op == "Less" else "right"
+    counts = np.searchsorted(sequence, np.arange(first - 1, last + 2, dtype=np.int64), side=side)
+    return first - 1, counts.astype(np.int32 if sequence.size < 2**31 else np.int64)
 
 
 #: tf2onnx ``custom_op_handlers``: TensorFlow ops that tf2onnx translates wrongly or not at all.
