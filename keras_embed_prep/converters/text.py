@@ -153,7 +153,7 @@ def _idf(estimator) -> np.ndarray | None:
     return np.asarray(estimator.idf_, dtype=np.float64) if estimator.use_idf else None
 
 
-def _tfidf_options(estimator) -> None:
+def _check_norm(estimator) -> None:
     if estimator.norm not in ("l1", "l2", None):
         raise refuse(estimator, "norm", estimator.norm, "use 'l1', 'l2' or None.")
 
@@ -168,7 +168,7 @@ def _tfidf_options(estimator) -> None:
     input_kinds=_document_kinds,
 )
 def convert_tfidf_vectorizer(estimator, x):
-    _tfidf_options(estimator)
+    _check_norm(estimator)
     ids, weights, width = _bag(estimator, x, _vocabulary(estimator))
     bag = text.counts(ids, weights, width, binary=estimator.binary)
     return text.tfidf(bag, _idf(estimator), estimator.sublinear_tf, estimator.norm)
@@ -179,7 +179,7 @@ def _hashing(estimator) -> dict:
     if isinstance(n, bool) or not isinstance(n, Integral) or not 1 <= n <= np.iinfo(np.int32).max:
         raise refuse(estimator, "n_features", n, "use an int from 1 to 2**31 - 1, as scikit-learn requires.")
     check_choice(estimator, "alternate_sign", (True, False))
-    _tfidf_options(estimator)
+    _check_norm(estimator)
     return {"n_features": int(n), "alternate_sign": bool(estimator.alternate_sign)}
 
 
@@ -207,6 +207,6 @@ def convert_hashing_vectorizer(estimator, x):
     ),
 )
 def convert_tfidf_transformer(estimator, x):
-    _tfidf_options(estimator)
+    _check_norm(estimator)
     idf = np.asarray(estimator.idf_, dtype=np.float64) if hasattr(estimator, "idf_") else None
     return text.tfidf(x, idf, estimator.sublinear_tf, estimator.norm)

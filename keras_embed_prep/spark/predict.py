@@ -81,6 +81,13 @@ def _stamp(kind: str, path: str) -> tuple[int, ...]:
     return tuple(stamp)
 
 
+def _forget_older(cache: dict, key: tuple) -> None:
+    """Drop what ``cache`` holds for the model at ``key``'s path under another stamp (a model written
+    again there): a long-lived worker keeps one model per path, not every version it has seen."""
+    for old in [k for k in cache if k[:2] == key[:2]]:
+        del cache[old]
+
+
 def _load(kind: str, path: str):
     """``(call(feeds) -> {name: tensor}, inputs {name: (dtype, shape)}, outputs {name: (dtype, shape)})``."""
     import tensorflow as tf
@@ -124,6 +131,7 @@ def _plan(df, path: str, batch_size: int, outputs) -> Plan:
     kind = _model_kind(path)
     key = (kind, os.path.abspath(path), _stamp(kind, path))
     if key not in _SIGNATURES:
+        _forget_older(_SIGNATURES, key)
         _SIGNATURES[key] = _load(kind, path)[1:]
     inputs, outs = _SIGNATURES[key]
     by_key = {
@@ -283,6 +291,7 @@ def score_batches(plan: Plan, batches: Iterator) -> Iterator:
         if batch.num_rows and key not in _SERVED:  # an empty partition loads nothing
             if not _SERVED:
                 _task_threads()
+            _forget_older(_SERVED, key)
             _SERVED[key] = _load(plan.kind, plan.path)[0]
         serve = _SERVED.get(key)
         for start in range(0, batch.num_rows, plan.batch_size):
