@@ -164,9 +164,16 @@ def test_unknown_format_is_refused(numeric, tmp_path):
         export(numeric[0], tmp_path / "model.tflite", format="tflite")
 
 
-def test_category_lookups_and_column_stacks_stay_small_and_exact(tmp_path):
-    """One-hot text columns: the flat index is one lookup, the stack of 1-D inputs three nodes."""
+@pytest.mark.parametrize("index", ["direct", "search"])
+def test_category_lookups_and_column_stacks_stay_small_and_exact(tmp_path, monkeypatch, index):
+    """One-hot text columns: the flat index is one gather (or, past the direct table's size,
+    one search in a table of counts); the stack of 1-D inputs three nodes."""
     import onnx
+
+    if index == "search":
+        categories = importlib.import_module("keras_embed_prep.blocks.categories")
+        monkeypatch.setattr(categories, "_DIRECT_ENTRIES", 0)
+        monkeypatch.setattr(categories, "_DIRECT_PER_CATEGORY", 0)
 
     preprocessor = ColumnTransformer(
         [
@@ -185,8 +192,53 @@ def test_category_lookups_and_column_stacks_stay_small_and_exact(tmp_path):
     graph = onnx.load(str(tmp_path / "model.onnx")).graph
     ops = [n.op_type for n in graph.node]
     inputs = {i.name for i in graph.input}
-    assert "Clip" in ops and "LessOrEqual" not in ops  # the table of counts, no binary search
+    assert "LessOrEqual" not in ops  # never a binary search
+    producer = {out: n for n in graph.node for out in n.output}
+    selects = [producer.get(n.input[1]) for n in graph.node if n.op_type == "Gather"]
+    conditions = [producer.get(w.input[0]) for w in selects if w is not None and w.op_type == "Where"]
+    assert not [c for c in conditions if c is not None and c.op_type == "Less"]  # no index wrap left
+    assert ("Clip" in ops) == (index == "search")  # the table of counts only where there is a search
     assert not [n for n in graph.node if n.op_type == "Unsqueeze" and n.input[0] in inputs]
+
+
+@pytest.mark.parametrize("length", [5, 4])
+def test_dropped_gather_wrap_gives_the_same_rows(length):
+    """Keras' wrap of negative indices before a gather is dropped only where ONNX's Gather wraps alike."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    tidy = importlib.import_module("keras_embed_prep.export.onnx.tidy")
+    data = np.arange(5 * 3, dtype=np.float32).reshape(5, 3)
+    nodes = [
+        helper.make_node("Cast", ["i"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Less", ["f", "zero"], ["negative"]),
+        helper.make_node("Add", ["i", "n"], ["wrapped"]),
+        helper.make_node("Where", ["negative", "wrapped", "i"], ["index"]),
+        helper.make_node("Gather", ["data", "index"], ["out"], axis=0),
+    ]
+    constants = [
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+        numpy_helper.from_array(np.array(length, dtype=np.int64), "n"),
+        numpy_helper.from_array(data, "data"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "wrap",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, [None])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [None, 3])],
+        constants,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    before = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    index = np.array([-4, -1, 0, 3], dtype=np.int64)
+    expected = before.run(None, {"i": index})[0]
+    tidied = tidy.gather_wraps(onnx.load_from_string(proto.SerializeToString()))
+    after = ort.InferenceSession(tidied.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(after.run(None, {"i": index})[0], expected)
+    kinds = [n.op_type for n in tidied.graph.node]
+    # The wrap is dropped only when it adds the gathered axis' length (5); adding 4 is kept.
+    assert kinds == (["Gather"] if length == 5 else [n.op_type for n in nodes])
 
 
 @pytest.mark.parametrize("side", ["left", "right"])

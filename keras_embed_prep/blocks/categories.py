@@ -70,8 +70,19 @@ def _ids_numbers(x, categories: Sequence[np.ndarray]):
     return ids, cat_ids, n + 2
 
 
+#: A direct table of every (column, id) pair is used while it has at most this many entries,
+#: or this many per category: past that, one search over the categories' pairs (smaller constants).
+_DIRECT_ENTRIES = 1 << 16
+_DIRECT_PER_CATEGORY = 8
+
+
 def _flat_index(ids, cat_ids, n_ids: int, offsets: np.ndarray, unknown: np.ndarray):
-    """Map (column, id) to ``offsets[column] + position``, or ``unknown[column]``, in one search."""
+    """Map (column, id) to ``offsets[column] + position``, or ``unknown[column]``.
+
+    ``code = column * n_ids + id`` is below ``k * n_ids``: while that table is small it is
+    one gather in a table holding every code's answer (a column's unknown index where the
+    id is not one of its categories); otherwise one search over the categories' codes.
+    """
     keys, flat = [], []
     for c, column in enumerate(cat_ids):
         for position, i in enumerate(column):
@@ -80,6 +91,10 @@ def _flat_index(ids, cat_ids, n_ids: int, offsets: np.ndarray, unknown: np.ndarr
     codes = ops.add(ops.cast(ids, "int64"), np.arange(len(cat_ids), dtype=np.int64) * n_ids)
     if not keys:
         return ops.add(ops.zeros_like(codes), unknown)
+    if len(cat_ids) * n_ids <= max(_DIRECT_ENTRIES, _DIRECT_PER_CATEGORY * len(keys)):
+        table = np.repeat(np.asarray(unknown, dtype=np.int64), n_ids)
+        table[np.asarray(keys, dtype=np.int64)] = np.asarray(flat, dtype=np.int64)
+        return ops.take(table, codes)
     order = np.argsort(keys)
     keys = np.asarray(keys, dtype=np.int64)[order]
     flat = np.asarray(flat, dtype=np.int64)[order]
@@ -100,9 +115,9 @@ def category_index(x, categories: Sequence[np.ndarray]):
     ``k`` holding each column's value for unknown categories.
 
     Text columns go through one ``StringLookup`` over the union of their categories,
-    numbers through one float64 ``searchsorted``, and one more search over
-    ``column * n_ids + id`` finds the pair: a constant number of graph nodes, and
-    constants that grow with the vocabulary, not with the number of columns.
+    numbers through one float64 ``searchsorted``, and one gather (or, for a large
+    vocabulary over many columns, one more search) over ``column * n_ids + id`` finds the
+    pair: a constant number of graph nodes, and constants that grow with the vocabulary.
     """
     offsets = np.concatenate([[0], np.cumsum([len(c) for c in categories])]).astype(np.int64)
     columns = Columns.of(x)
