@@ -87,7 +87,7 @@ def _tidy(onnx, ort, model, proto, log: list[str]):
     """The graph with fewer nodes (``tidy``), checked by onnx first; ExportError if rejected."""
     try:
         onnx.checker.check_model(proto)
-        proto = tidy.ort_basic(ort, onnx, tidy.stack_inputs(proto))
+        proto = tidy.ort_basic(ort, onnx, tidy.gather_wraps(tidy.stack_inputs(proto)))
     except Exception as exc:  # any rejection of the graph, reported with what tf2onnx logged
         raise _rejected(model, exc, log) from exc
     _refuse_unconverted(onnx, proto, log)  # the optimized graph is standard ONNX too

@@ -1,8 +1,10 @@
 """Passes over the converted ONNX graph, before it is checked: fewer nodes, the same values.
 
 ``stack_inputs`` rewrites what tf2onnx makes of ``tf.stack`` over the model's 1-D inputs;
-``ort_basic`` saves onnxruntime's offline ``ORT_ENABLE_BASIC`` optimization of the graph.
-Both run before the parity check, so the graph that is checked is the one written.
+``gather_wraps`` drops the negative-index wrap Keras writes before a gather, which ONNX's
+``Gather`` does itself; ``ort_basic`` saves onnxruntime's offline ``ORT_ENABLE_BASIC``
+optimization of the graph. All run before the parity check, so the graph that is checked is
+the one written.
 """
 
 from __future__ import annotations
@@ -60,6 +62,78 @@ def stack_inputs(proto):
             if readers[source.output[0]] == 0:
                 dropped.add(id(source))
     kept = [n for n in nodes if id(n) not in dropped]
+    del graph.node[:]
+    graph.node.extend(kept)
+    return proto
+
+
+def gather_wraps(proto):
+    """``Gather(data, Where(Less(i, 0), Add(i, n), i))`` as ``Gather(data, i)``, ``n`` the axis length.
+
+    Keras' ``take`` wraps negative indices itself (four nodes before every gather: a cast,
+    a compare, an add and a select); ONNX's ``Gather`` already counts negative indices from
+    the back of the axis, so where every reader of the wrapped index is a gather along an
+    axis of a constant of length ``n``, the wrap computes nothing ONNX does not. Indices
+    outside ``[-n, n)`` fail in both forms alike. The wrap's nodes, read by nothing else
+    afterwards, are dropped.
+    """
+    from onnx import numpy_helper
+
+    graph = proto.graph
+    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    producer = {out: n for n in graph.node for out in n.output}
+    readers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+
+    def scalar(name: str):
+        value = constants.get(name)
+        return value.item() if value is not None and value.size == 1 else None
+
+    def unwrapped(node) -> str | None:
+        """The index ``i`` that the ``Where`` ``node`` wraps, or None if it is not such a wrap."""
+        if node.op_type != "Where" or len(node.input) != 3:
+            return None
+        less, add = producer.get(node.input[0]), producer.get(node.input[1])
+        index = node.input[2]
+        if less is None or add is None or less.op_type != "Less" or add.op_type != "Add":
+            return None
+        compared = producer.get(less.input[0])
+        if less.input[0] != index and not (
+            compared and compared.op_type == "Cast" and compared.input[0] == index
+        ):
+            return None
+        if scalar(less.input[1]) != 0 or add.input[0] != index or scalar(add.input[1]) is None:
+            return None
+        length = scalar(add.input[1])
+        for reader in readers.get(node.output[0], []):
+            axis = next((a.i for a in reader.attribute if a.name == "axis"), 0)
+            data = constants.get(reader.input[0])
+            if reader.op_type != "Gather" or list(reader.input[1:]) != [node.output[0]] or data is None:
+                return None
+            if axis < 0 or axis >= data.ndim or data.shape[axis] != length:
+                return None
+        return index
+
+    for node in list(graph.node):
+        index = unwrapped(node)
+        if index is not None:
+            for reader in readers.get(node.output[0], []):
+                reader.input[1] = index
+    return _without_dead_nodes(proto)
+
+
+def _without_dead_nodes(proto):
+    """``proto`` without the nodes whose outputs nothing reads (graph outputs count as read)."""
+    graph = proto.graph
+    wanted = {o.name for o in graph.output}
+    kept = []
+    for node in reversed(graph.node):
+        if any(out in wanted for out in node.output):
+            kept.append(node)
+            wanted.update(node.input)
+    kept.reverse()
     del graph.node[:]
     graph.node.extend(kept)
     return proto
