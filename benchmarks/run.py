@@ -101,8 +101,12 @@ def check_parity(names, workdir: Path, test, chunk: int) -> dict[str, dict]:
     return reports
 
 
+#: Calls in a row per path and round; the first of each is not timed (see measure.interleaved).
+BLOCK = 4
+
+
 def time_batches(names, workdir: Path, test, batches, cfg: Config) -> dict[str, dict[str, dict]]:
-    """Median latency of every path at each batch, paths interleaved."""
+    """Median latency of every path at each batch, paths interleaved in blocks of calls."""
     from measure import interleaved
 
     paths = {name: load_path(name, workdir) for name in names}
@@ -111,7 +115,9 @@ def time_batches(names, workdir: Path, test, batches, cfg: Config) -> dict[str, 
         rows = test.iloc[:batch]
         calls = {name: (path, path.feed(rows)) for name, path in paths.items()}
         min_reps = 5 if batch <= 1024 else 3
-        timing = interleaved(calls, budget_s=cfg.budget_s, min_reps=min_reps, max_reps=cfg.max_reps)
+        timing = interleaved(
+            calls, budget_s=cfg.budget_s, min_reps=min_reps, max_reps=cfg.max_reps, block=BLOCK
+        )
         for name, summary in timing.items():
             results[name][str(batch)] = summary
         log(f"  batch {batch}: " + ", ".join(f"{n} {t['median_ms']:.3g} ms" for n, t in timing.items()))
@@ -252,7 +258,7 @@ def one_row_serving(names, workdir: Path, test, budget_s: float) -> dict[str, di
         if name in names:
             path = load_path(name, workdir)
             calls[name] = (path, path.feed(rows))
-    timing = interleaved(calls, budget_s=budget_s, min_reps=100, max_reps=3000)
+    timing = interleaved(calls, budget_s=budget_s, min_reps=100, max_reps=3000, block=BLOCK)
     log("  one row, three paths: " + ", ".join(f"{n} {t['median_ms']:.3g} ms" for n, t in timing.items()))
     return timing
 
@@ -312,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "meta": {
             "quick": cfg.quick,
+            "block": BLOCK,
             "command": "make bench" + (" BENCH_ARGS=--quick" if cfg.quick else ""),
             "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}, shared with other work), no GPU",
             "date": datetime.date.today().isoformat(),
