@@ -4,9 +4,8 @@
 
 For the narrow and the wide table (smaller training sets than ``run.py``: the weights only
 need to be fitted), it builds path C (skl2onnx + tf2onnx merged) and variants of path D
-(``export(format="onnx")``): as before issue 17 (the flat category index found by a binary
-search), as now (one ``Gather`` in a table of counts), and as now after onnxruntime's
-offline ``ORT_ENABLE_BASIC`` optimization. Every variant passes the export's own parity
+(``export(format="onnx")``), one step of issue 17 after another, from the export before it
+to the export now (the steps are listed in the report). Every variant passes the export's own parity
 check. Then per table: the graph's nodes by type, latency at batch 1 and 1,024 (medians of
 interleaved calls, ratios to C from one run), and onnxruntime's per-op profile at batch 1
 (``SessionOptions.enable_profiling``; summed kernel time per op type per call).
@@ -39,34 +38,45 @@ def build(spec, workdir: Path) -> dict[str, Path]:
     from workload import build_workload
 
     import keras_embed_prep as kep
+    from keras_embed_prep.blocks import categories
     from keras_embed_prep.export.onnx import handlers, tidy
 
     workload = build_workload(spec)
     workload.test.to_pickle(workdir / "test.pkl")
     full = kep.embed(workload.mlp, workload.preprocessor)
     full.save(workdir / "embedded.keras")
+    direct = categories._DIRECT_ENTRIES, categories._DIRECT_PER_CATEGORY
+    categories._DIRECT_ENTRIES = categories._DIRECT_PER_CATEGORY = 0
+    try:  # the flat category index as before: a search over the (column, id) keys
+        searched = kep.embed(workload.mlp, workload.preprocessor)
+    finally:
+        categories._DIRECT_ENTRIES, categories._DIRECT_PER_CATEGORY = direct
     with open(workdir / "manifest.json", "w") as f:
         json.dump({"signature_keys": kep.signature_keys(full)}, f)
     files = {"C": workdir / "merged.onnx"}
     pre = _onnx_preprocessor(workload.preprocessor, spec)
     merged = merge_onnx(pre, _onnx_mlp(workload.mlp, workload.width))
     files["C"].write_bytes(merged.SerializeToString())
-    variants = {  # (binary search only, without the tidy passes, without ORT basic)
-        "D before": (True, True, True),
-        "D lookup": (False, True, True),
-        "D lookup + stack": (False, False, True),
-        "D": (False, False, False),
+    # (the searched index, its binary search, no stack pass, no ORT basic, no wrap pass)
+    variants = {
+        "D before": (True, True, True, True, True),
+        "D lookup": (True, False, True, True, True),
+        "D lookup + stack": (True, False, False, True, True),
+        "D lookup + stack + basic": (True, False, False, False, True),
+        "D direct": (False, False, False, False, True),
+        "D": (False, False, False, False, False),
     }
-    saved = handlers._DIRECT_LIMIT, tidy.stack_inputs, tidy.ort_basic
-    for name, (binary, no_stack, no_basic) in variants.items():
+    saved = handlers._DIRECT_LIMIT, tidy.stack_inputs, tidy.ort_basic, tidy.gather_wraps
+    for name, (search, binary, no_stack, no_basic, no_wraps) in variants.items():
         handlers._DIRECT_LIMIT = 0 if binary else saved[0]
         tidy.stack_inputs = (lambda proto: proto) if no_stack else saved[1]
         tidy.ort_basic = (lambda ort, onnx, proto: proto) if no_basic else saved[2]
+        tidy.gather_wraps = (lambda proto: proto) if no_wraps else saved[3]
         try:
             files[name] = workdir / f"export_{len(files)}.onnx"
-            kep.export(full, files[name], format="onnx")
+            kep.export(searched if search else full, files[name], format="onnx")
         finally:
-            handlers._DIRECT_LIMIT, tidy.stack_inputs, tidy.ort_basic = saved
+            handlers._DIRECT_LIMIT, tidy.stack_inputs, tidy.ort_basic, tidy.gather_wraps = saved
     return files
 
 
@@ -150,7 +160,7 @@ def latency(files: dict[str, Path], workdir: Path, test: pd.DataFrame, budget_s:
             got = session(session.feed(rows))
             np.testing.assert_allclose(got, reference, rtol=1e-4, atol=1e-4, err_msg=name)
         calls = {name: (s, s.feed(rows)) for name, s in sessions.items()}
-        out[batch] = interleaved(calls, budget_s=budget_s, min_reps=20, max_reps=2000)
+        out[batch] = interleaved(calls, budget_s=budget_s, min_reps=20, max_reps=2000, block=4)
     return out
 
 
@@ -203,12 +213,16 @@ def main() -> None:
         f"Python {platform.python_version()}).",
         "",
         '- **C**: skl2onnx + tf2onnx merged (the peer). **D before**: `export(format="onnx")` as before '
-        "issue 17 (every `searchsorted` a binary search of seven ops a round). **D lookup**: the flat "
-        "category index one `Gather` in a table of counts. **D lookup + stack**: and the per-column "
-        "`Unsqueeze` + `Concat` of the inputs as `Concat` + `Reshape` + `Transpose`. **D**: the export now: "
-        "and onnxruntime's offline `ORT_ENABLE_BASIC` optimization saved into the file (portable: no "
-        "onnxruntime-only ops, no hardware-specific layouts). Each step is measured against the one "
-        "before in one run.",
+        "issue 17 (the flat category index a search over `(column, id)` keys, every `searchsorted` a "
+        "binary search of seven ops a round). **D lookup**: that search one `Gather` in a table of counts. "
+        "**D lookup + stack**: and the per-column `Unsqueeze` + `Concat` of the inputs as `Concat` + "
+        "`Reshape` + `Transpose`. **D lookup + stack + basic**: and onnxruntime's offline "
+        "`ORT_ENABLE_BASIC` optimization saved into the file (portable: no onnxruntime-only ops, no "
+        "hardware-specific layouts). **D direct**: the flat category index one `Gather` in a table of "
+        "every `(column, id)` pair, no search (a change of the Keras model, so of every artifact). "
+        "**D**: the export now: and Keras' negative-index wrap before each `Gather` dropped (ONNX's "
+        "`Gather` wraps alike). Each step is measured against the one before in one run; calls in "
+        "blocks of four back to back, the first of each not timed.",
         "- onnxruntime's profiler records every node, so its absolute times are inflated by the profiling "
         "itself (compare `(model_run)` with the latency table); read them as where the time goes, "
         "not as latency.",

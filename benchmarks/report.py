@@ -452,8 +452,8 @@ def race_goals(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
             out.append((goal, None, "not measured (a path failed or is missing; see above)"))
             continue
         best = min(ours, key=ours.get)
-        others = ", ".join(f"{label(p)} {fmt_ratio(v / peer)}" for p, v in ours.items() if p != best)
-        shown = f"{label(best)}: {fmt_ms(ours[best])} vs C {fmt_ms(peer)}, {fmt_ratio(ours[best] / peer)}"
+        others = ", ".join(f"{p} {fmt_ratio(v / peer)}" for p, v in ours.items() if p != best)
+        shown = f"{best}: {fmt_ms(ours[best])} vs C {fmt_ms(peer)}, {fmt_ratio(ours[best] / peer)}"
         out.append((goal, ours[best] / peer <= 1.0, f"{shown} (others: {others})"))
     r = ratio(wide, "B", "B_packed", "1")
     out.append(
