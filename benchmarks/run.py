@@ -72,17 +72,20 @@ def versions() -> dict[str, str]:
 # --- steps ----------------------------------------------------------------------------------
 
 
-def check_parity(names, workdir: Path, test, chunk: int) -> dict[str, dict]:
-    """Every path against path A on all test rows, chunk by chunk (keeps memory low)."""
+def check_parity(names, workdir: Path, test, chunk: int, load=load_path) -> dict[str, dict]:
+    """Every path against path A on all test rows, chunk by chunk (keeps memory low).
+
+    ``load(name, workdir)`` gives a loaded path (``paths.load_path``; ``backends.py`` adds its own).
+    """
     from keras_embed_prep.verify import compare, merge_reports
 
-    reference = load_path("A", workdir)
+    reference = load("A", workdir)
     expected = [reference(reference.feed(test.iloc[i : i + chunk])) for i in range(0, len(test), chunk)]
     del reference
     reports = {}
     for name in names:
         try:
-            path = load_path(name, workdir)
+            path = load(name, workdir)
             parts = [
                 compare(path(path.feed(test.iloc[i : i + chunk])), ref)
                 for i, ref in zip(range(0, len(test), chunk), expected, strict=True)
@@ -101,11 +104,11 @@ def check_parity(names, workdir: Path, test, chunk: int) -> dict[str, dict]:
     return reports
 
 
-def time_batches(names, workdir: Path, test, batches, cfg: Config) -> dict[str, dict[str, dict]]:
-    """Median latency of every path at each batch, paths interleaved."""
+def time_batches(names, workdir: Path, test, batches, cfg, load=load_path) -> dict[str, dict[str, dict]]:
+    """Median latency of every path at each batch, paths interleaved (``cfg``: its budget and reps)."""
     from measure import interleaved
 
-    paths = {name: load_path(name, workdir) for name in names}
+    paths = {name: load(name, workdir) for name in names}
     results: dict[str, dict[str, dict]] = {name: {} for name in names}
     for batch in batches:
         rows = test.iloc[:batch]
