@@ -96,7 +96,12 @@ def check_parity(names, workdir: Path, test, chunk: int, load=load_path) -> dict
             log(f"  parity {name}: FAILED to run ({reports[name]['error']})")
             continue
         report = merge_reports(parts).to_dict()
-        reports[name] = {k: report[k] for k in ("passed", "rows", "max_abs_error", "max_rel_error")}
+        reports[name] = {
+            k: report[k] for k in ("passed", "rows", "max_abs_error", "max_rel_error", "worst_ratio")
+        }
+        reports[name]["rows_over_tolerance"] = sum(
+            c["violations"] + c["nan_mismatches"] for c in report["columns"]
+        )
         log(
             f"  parity {name}: max abs diff {report['max_abs_error']:.3g} "
             f"({'passed' if report['passed'] else 'FAILED'})"
