@@ -34,7 +34,6 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from paths import _error  # noqa: E402  (numpy and pandas only: the JAX worker imports it too)
 
 BATCHES = (1, 1024)
 #: Label of each path, in table order; the ratio column divides by ``REFERENCE``'s time.
@@ -77,24 +78,12 @@ class Config:
         return cls(False, 200_000, 65_536, 45.0, 6_000)
 
 
-def _error(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {(lines[-1] if lines else '')[:300]}"
-
-
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def versions() -> dict[str, str]:
-    names = ["tensorflow", "keras", "jax", "jaxlib", "onnxruntime", "ai-edge-litert", "scikit-learn", "numpy"]
-    found = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+#: Packages whose versions the report names.
+PACKAGES = ("tensorflow", "keras", "jax", "jaxlib", "onnxruntime", "ai-edge-litert", "scikit-learn", "numpy")
 
 
 # --- the JAX worker (its own process) --------------------------------------------------------
@@ -393,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
     from paths import load_path
-    from run import check_parity, log, time_batches
+    from run import check_parity, log, time_batches, versions
     from workload import build_workload, numeric_spec
 
     from keras_embed_prep.verify import ATOL, RTOL
@@ -445,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": asdict(cfg),
         "rtol": RTOL,
         "atol": ATOL,
-        "versions": versions(),
+        "versions": versions(PACKAGES),
         "duration_s": time.perf_counter() - start,
         "uptime": [load_before, uptime()],
     }

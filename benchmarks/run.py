@@ -58,8 +58,11 @@ def log(message: str, start: float = time.perf_counter()) -> None:
     print(f"[{time.perf_counter() - start:6.1f}s] {message}", flush=True)
 
 
-def versions() -> dict[str, str]:
-    names = ["tensorflow", "keras", "scikit-learn", "numpy", "onnxruntime", "skl2onnx", "tf2onnx", "onnx"]
+#: Packages whose versions a report names (``versions``).
+PACKAGES = ("tensorflow", "keras", "scikit-learn", "numpy", "onnxruntime", "skl2onnx", "tf2onnx", "onnx")
+
+
+def versions(names=PACKAGES) -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in names:
         try:
