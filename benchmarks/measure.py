@@ -28,6 +28,7 @@ def interleaved(
     min_reps: int,
     max_reps: int,
     warmup: int = 2,
+    pairs: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Median latency of each ``call(feed)``, timing the paths in turn, round after round.
 
@@ -38,6 +39,10 @@ def interleaved(
     A call that runs in another process (``backends.py``'s JAX worker) sets its attribute
     ``own_seconds`` after each call to the time measured there, which is recorded instead of
     the time around the call here (that also holds the trip between the processes).
+
+    With ``pairs``, each round calls each path twice in a row and times the second call: the
+    first pays for what the other paths' calls left behind (caches refilled, a worker process
+    woken from its wait), which a call of a busy server, right after its previous one, does not.
     """
     one_round = 0.0
     for call, feed in calls.values():
@@ -51,6 +56,8 @@ def interleaved(
     for r in range(reps):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             call, feed = calls[name]
+            if pairs:
+                call(feed)
             start = time.perf_counter()
             call(feed)
             seconds = time.perf_counter() - start

@@ -112,7 +112,9 @@ def check_parity(names, workdir: Path, test, chunk: int, load=load_path) -> dict
     return reports
 
 
-def time_batches(names, workdir: Path, test, batches, cfg, load=load_path) -> dict[str, dict[str, dict]]:
+def time_batches(
+    names, workdir: Path, test, batches, cfg, load=load_path, pairs: bool = False
+) -> dict[str, dict[str, dict]]:
     """Median latency of every path at each batch, paths interleaved (``cfg``: its budget and reps)."""
     from measure import interleaved
 
@@ -122,7 +124,9 @@ def time_batches(names, workdir: Path, test, batches, cfg, load=load_path) -> di
         rows = test.iloc[:batch]
         calls = {name: (path, path.feed(rows)) for name, path in paths.items()}
         min_reps = 5 if batch <= 1024 else 3
-        timing = interleaved(calls, budget_s=cfg.budget_s, min_reps=min_reps, max_reps=cfg.max_reps)
+        timing = interleaved(
+            calls, budget_s=cfg.budget_s, min_reps=min_reps, max_reps=cfg.max_reps, pairs=pairs
+        )
         for name, summary in timing.items():
             results[name][str(batch)] = summary
         log(f"  batch {batch}: " + ", ".join(f"{n} {t['median_ms']:.3g} ms" for n, t in timing.items()))
