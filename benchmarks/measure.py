@@ -28,7 +28,7 @@ def interleaved(
     min_reps: int,
     max_reps: int,
     warmup: int = 2,
-    pairs: bool = False,
+    block: int = 1,
 ) -> dict[str, dict[str, float]]:
     """Median latency of each ``call(feed)``, timing the paths in turn, round after round.
 
@@ -36,32 +36,30 @@ def interleaved(
     ratios hold better than their absolute times. The number of rounds fills
     ``budget_s`` (estimated from the warm-up), within ``[min_reps, max_reps]``.
 
-    A call that runs in another process (``backends.py``'s JAX worker) sets its attribute
-    ``own_seconds`` after each call to the time measured there, which is recorded instead of
-    the time around the call here (that also holds the trip between the processes).
-
-    With ``pairs``, each round calls each path twice in a row and times the second call: the
-    first pays for what the other paths' calls left behind (caches refilled, a worker process
-    woken from its wait), which a call of a busy server, right after its previous one, does not.
+    ``block`` > 1: each round runs a path ``block`` times in a row and times all but the
+    first call, which follows another path's call. A server calls one artifact back to
+    back; right after another runtime's call, a small call also pays for that runtime's
+    thread pools still spinning on the same cores (measured 3-8x at batch 1 for
+    onnxruntime after a TensorFlow call, on 2 cores), so a path timed only after others is
+    timed as the path that follows it, not as itself.
     """
     one_round = 0.0
     for call, feed in calls.values():
         for _ in range(warmup):
             start = time.perf_counter()
             call(feed)
-        one_round += time.perf_counter() - start
+        one_round += (time.perf_counter() - start) * block
     reps = int(min(max_reps, max(min_reps, budget_s // max(one_round, 1e-9))))
     samples: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
     for r in range(reps):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             call, feed = calls[name]
-            if pairs:
+            for k in range(block):
+                start = time.perf_counter()
                 call(feed)
-            start = time.perf_counter()
-            call(feed)
-            seconds = time.perf_counter() - start
-            samples[name].append(getattr(call, "own_seconds", seconds))
+                if block == 1 or k > 0:
+                    samples[name].append(time.perf_counter() - start)
     return {name: summarize(s) for name, s in samples.items()}
 
 

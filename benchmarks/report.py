@@ -315,7 +315,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         "## Latency, narrow table (16 columns)",
         "",
-        f"Batches up to 4,096: median per call in this process. Batch {big:,}: median of "
+        f"Batches up to 4,096: median per call in this process, paths in turn, each {meta.get('block', 1)} "
+        "calls in a row of which all but the first are timed (a server calls one artifact back to back; "
+        f"see `measure.interleaved`). Batch {big:,}: median of "
         f"{meta['big_reps']} calls after the first one, in a fresh process per path (below).",
         "",
         *_latency_section(narrow, batches, "Median latency per call"),
@@ -348,6 +350,15 @@ def render_markdown(results: dict[str, Any]) -> str:
         ["goal", "met", "measured"],
         [[g, {True: "yes", False: "**no**", None: "n/a"}[ok], numbers] for g, ok, numbers in goals(results)],
     )
+    lines += ["", "## Goals of issue 17 (the race with onnxruntime)", ""]
+    lines += _table(
+        ["goal", "met", "measured"],
+        [[g, {True: "yes", False: "**no**", None: "n/a"}[ok], m] for g, ok, m in race_goals(results)],
+    )
+    lines += [
+        "",
+        "No regression of issue 6's ratios (A / B, B / bare from 1,024 rows, peak memory): the table above.",
+    ]
     lines += ["", "## One row from Python (issue 14)", "", *_one_row_section(results)]
     lines += ["", "## Where path B spends its time", "", *_breakdown_section(results)]
     return "\n".join(lines).rstrip() + "\n"
@@ -419,6 +430,37 @@ def one_row_goals(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]
             "the fast path E beats `to_inputs` + `serving_default` from the DataFrame at batch 1",
             None if r is None else r < 1.0,
             f"E / B_frame {fmt_ratio(r)}",
+        )
+    )
+    return out
+
+
+#: Our artifacts in the race with the peer (issue 17): the SavedModel's two signatures, our ONNX export.
+OURS = ("B", "B_packed", "D:onnx")
+
+
+def race_goals(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
+    """Issue 17's goals: (goal, met (None: not measured), the numbers)."""
+    narrow, wide = results["narrow"], results.get("wide", {})
+    out = []
+    for table, name, batch in ((narrow, "narrow", "1"), (wide, "wide", "1"), (wide, "wide", "1024")):
+        ours = {p: latency(table, p, batch) for p in OURS}
+        ours = {p: v for p, v in ours.items() if v is not None}
+        peer = latency(table, "C", batch)
+        goal = f"{name} table, batch {int(batch):,}: our fastest artifact / C <= 1.0"
+        if not ours or peer is None:
+            out.append((goal, None, "not measured (a path failed or is missing; see above)"))
+            continue
+        best = min(ours, key=ours.get)
+        others = ", ".join(f"{label(p)} {fmt_ratio(v / peer)}" for p, v in ours.items() if p != best)
+        shown = f"{label(best)}: {fmt_ms(ours[best])} vs C {fmt_ms(peer)}, {fmt_ratio(ours[best] / peer)}"
+        out.append((goal, ours[best] / peer <= 1.0, f"{shown} (others: {others})"))
+    r = ratio(wide, "B", "B_packed", "1")
+    out.append(
+        (
+            "wide table, batch 1: `serving_default` (B) / `serving_packed` <= 1.5",
+            None if r is None else r <= 1.5,
+            fmt_ratio(r),
         )
     )
     return out
