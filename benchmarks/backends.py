@@ -8,9 +8,10 @@ SimpleImputer + StandardScaler and the benchmark's Dense 64-64-1 MLP, embedded w
 Every path is checked against ``ct.transform`` + the MLP (path A of ``run.py``) on all test rows
 before it is timed; one that fails, or cannot be built, is not timed and the table says why.
 Batches 1 and 1,024, median per call, all paths interleaved round after round
-(``measure.interleaved``), ratios to the SavedModel's ``serving_default``; timed twice, with one
-call per path and round, then with two calls in a row, the second timed (``pairs=True``: the
-first pays for what the other paths left behind, for a JAX worker its wake-up after the wait).
+(``measure.interleaved``), ratios to the SavedModel's ``serving_default``; timed twice: in blocks
+of calls in a row with the first untimed, as ``run.py`` does (the first pays for what the other
+paths left behind: their runtimes' spinning threads, and for a JAX worker its wake-up after the
+wait), then with one call per path and round.
 
 The ``.keras`` file runs on JAX in worker processes of its own (``KERAS_BACKEND=jax``, one with
 ``JAX_ENABLE_X64=1``, one without it), which import neither TensorFlow nor keras_embed_prep. The
@@ -292,7 +293,7 @@ def render(results: dict) -> str:
     from report import _table, fmt_ms, fmt_ratio
 
     meta, parity = results["meta"], results["parity"]
-    modes = [results["latency"], results["latency_pairs"]]
+    modes = [results["latency"], results["latency_single"]]
     dash = ["-"] * 2 * len(modes) * len(BATCHES)
     rows = []
     for name, text in LABELS.items():
@@ -318,7 +319,7 @@ def render(results: dict) -> str:
         rows.append(cells)
     header = ["path", "parity on the test rows"]
     for b in BATCHES:
-        header += [f"batch {b:,}", "/ SavedModel", f"batch {b:,}, 2nd of 2", "/ SavedModel"]
+        header += [f"batch {b:,}", "/ SavedModel", f"batch {b:,}, single calls", "/ SavedModel"]
     latency = results["latency"]
     lines = [
         "# Backends: the numeric-only table on JAX, the SavedModel, LiteRT and onnxruntime",
@@ -327,16 +328,21 @@ def render(results: dict) -> str:
         f"{meta['rows']['train']:,} training rows, parity on {meta['rows']['test']:,} test rows "
         f"(`|d| <= {meta['atol']:g} + {meta['rtol']:g} * |ref|`, against today's path). "
         "Median per call, all paths interleaved round after round; ratio: the path's time / the "
-        "SavedModel's `serving_default` (below 1: faster). *2nd of 2*: a second run of the same "
-        "rounds in which each path is called twice in a row and the second call is timed (the first "
-        "pays for what the other paths left behind: caches to refill, and for JAX, a worker process "
-        "to wake from its wait on the pipe), which is closer to a busy server's steady state.",
+        f"SavedModel's `serving_default` (below 1: faster). Each round calls a path {meta['block']} "
+        "times in a row and times all but the first, as `make bench` does (the first pays for what "
+        "the other paths left behind: their runtimes' threads still spinning, caches to refill, and "
+        "for JAX a worker process to wake from its wait on the pipe). *Single calls*: a second "
+        "timing with one call per path and round.",
         "",
         *_table(header, rows),
         "",
-        "Rounds per batch: "
-        + ", ".join(f"{b}: {max(t[str(b)]['reps'] for t in latency.values())}" for b in BATCHES if latency)
-        + " (each timing). Quartiles (p25, p75) are in `backends.json`.",
+        "Timed calls per path (blocks, single calls): "
+        + ", ".join(
+            f"batch {b:,}: " + " and ".join(f"{max(t[str(b)]['reps'] for t in m.values()):,}" for m in modes)
+            for b in BATCHES
+            if latency
+        )
+        + ". Quartiles (p25, p75) are in `backends.json`.",
         "",
         "## Notes",
         "",
@@ -363,7 +369,7 @@ def render(results: dict) -> str:
     if len(fast) == 2:
         parts = [
             f"batch {b}: jit {fmt_ms(latency['jax'][str(b)]['median_ms'])}, predict_on_batch "
-            f"{fmt_ms(latency['jax_predict'][str(b)]['median_ms'])} (2nd of 2: "
+            f"{fmt_ms(latency['jax_predict'][str(b)]['median_ms'])} (single calls: "
             f"{fmt_ms(modes[1]['jax'][str(b)]['median_ms'])} and "
             f"{fmt_ms(modes[1]['jax_predict'][str(b)]['median_ms'])})"
             for b in BATCHES
@@ -385,10 +391,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke test: fewer rows, a smaller budget")
     parser.add_argument("--out", type=Path, help="results folder (default results/, or results/quick.tmp/)")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="rewrite the .md beside a backends.json")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker)
+    if args.render:
+        args.render.with_suffix(".md").write_text(render(json.loads(args.render.read_text())))
+        return 0
     cfg = Config.of(args.quick)
     out = args.out or HERE / "results" / ("quick.tmp" if cfg.quick else "")
     load_before = uptime()
@@ -396,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
     from paths import load_path
-    from run import check_parity, log, time_batches, versions
+    from run import BLOCK, check_parity, log, time_batches, versions
     from workload import build_workload, numeric_spec
 
     from keras_embed_prep.verify import ATOL, RTOL
@@ -433,9 +443,9 @@ def main(argv: list[str] | None = None) -> int:
             passed = [n for n in names if results["parity"][n]["passed"]]
             log(f"timing batches {BATCHES}: {', '.join(passed)}")
             results["latency"] = time_batches(passed, workdir, workload.test, BATCHES, cfg, load=load)
-            log("the same, each path called twice in a row, the second timed")
-            results["latency_pairs"] = time_batches(
-                passed, workdir, workload.test, BATCHES, cfg, load=load, pairs=True
+            log("the same, one call per path and round")
+            results["latency_single"] = time_batches(
+                passed, workdir, workload.test, BATCHES, cfg, load=load, block=1
             )
             for key, w in workers.items():
                 if "error" not in results["workers"][key]:
@@ -449,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} CPU cores ({platform.machine()}, shared with other work), no GPU",
         "cpus": os.cpu_count(),
         "rows": {"train": cfg.train_rows, "test": cfg.test_rows},
+        "block": BLOCK,
         "config": asdict(cfg),
         "rtol": RTOL,
         "atol": ATOL,
