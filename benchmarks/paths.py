@@ -35,9 +35,16 @@ LABELS = {
 }
 #: Paths every run tries; low-latency exports are appended when available.
 CORE_PATHS = ("A", "B", "B_frame", "B_packed", "C", "bare", "E", "E_records", "K_call", "K_predict")
-#: Formats tried for ``export(model, path, format=...)`` (issue 6, deliverable 3).
-EXPORT_FORMATS = ("onnx", "tflite")
+#: Formats tried for ``export(model, path, format=...)`` (issue 6, deliverable 3; LiteRT: issue 12).
+EXPORT_FORMATS = ("onnx", "litert")
 ONNX_OPSET = 17
+#: File suffix of each export format's artifact (``export.<suffix>`` in a workdir).
+SUFFIXES = {"onnx": "onnx", "litert": "tflite"}
+
+
+def export_target(workdir: Path, fmt: str) -> Path:
+    """Where a workdir holds ``export(format=fmt)``'s file."""
+    return workdir / f"export.{SUFFIXES.get(fmt, fmt)}"
 
 
 def label(name: str) -> str:
@@ -167,7 +174,7 @@ def build_artifacts(workload, workdir: str | os.PathLike) -> dict[str, Any]:
     formats = export_formats()
     info["export_formats"] = formats
     for fmt in formats:
-        target = workdir / f"export.{fmt}"
+        target = export_target(workdir, fmt)
         try:
             _, conv[f"D: export(format={fmt!r})"] = _timed(kep.export, full, target, format=fmt)
             sizes[f"D: export(format={fmt!r})"] = directory_size(target)
@@ -359,7 +366,10 @@ class Exported:
     """Path D: a low-latency export from ``export(model, path, format=...)``.
 
     Inputs are matched by signature key (or Keras input name) and shaped as the
-    artifact declares; this path exists only once ``export`` gains ``format=``.
+    artifact declares. ``onnx`` runs on onnxruntime; ``litert`` on the ``ai-edge-litert``
+    interpreter, its ``serving_default`` signature (or its only one) through the
+    interpreter's tensors: inputs resized when the batch changes, not on every call
+    (the signature runner resizes and reallocates each time).
     """
 
     def __init__(self, workdir: Path, fmt: str):
@@ -369,18 +379,25 @@ class Exported:
         with open(workdir / "manifest.json") as f:
             self.keys = json.load(f)["signature_keys"]
         self.model = keras.saving.load_model(workdir / "embedded.keras", safe_mode=True)
-        target = workdir / f"export.{fmt}"
+        target = export_target(workdir, fmt)
         if target.is_dir():
-            target = next(p for p in sorted(target.rglob(f"*.{fmt}")))
+            target = next(p for p in sorted(target.rglob(f"*.{SUFFIXES.get(fmt, fmt)}")))
         if fmt == "onnx":
             import onnxruntime as ort
 
             self.session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
             self.specs = {i.name: (i.type, len(i.shape)) for i in self.session.get_inputs()}
         else:
-            import tensorflow as tf
+            from ai_edge_litert.interpreter import Interpreter
 
-            self.runner = tf.lite.Interpreter(model_path=str(target)).get_signature_runner()
+            self.interpreter = Interpreter(model_path=str(target))
+            signatures = self.interpreter.get_signature_list()
+            key = "serving_default" if "serving_default" in signatures else next(iter(signatures))
+            runner = self.interpreter.get_signature_runner(key)
+            details = runner.get_input_details()
+            self.specs = {name: (d["index"], d["dtype"], len(d["shape"])) for name, d in details.items()}
+            self.output_index = next(iter(runner.get_output_details().values()))["index"]
+            self.shapes: dict[int, tuple] = {}
 
     def feed(self, frame):
         from keras_embed_prep import to_inputs
@@ -388,7 +405,11 @@ class Exported:
         raw = to_inputs(frame, self.model)
         by_key = {self.keys[k]: v for k, v in raw.items()} | raw
         if self.fmt != "onnx":
-            return {self.keys[k]: v for k, v in raw.items()}
+            feed = []
+            for name, (index, dtype, rank) in self.specs.items():
+                values = np.asarray(by_key[name]).astype(dtype, copy=False)
+                feed.append((index, values[:, None] if rank == 2 and values.ndim == 1 else values))
+            return feed
         feed = {}
         for name, (kind, rank) in self.specs.items():
             values = np.asarray(by_key[name.split(":")[0]])
@@ -401,7 +422,16 @@ class Exported:
     def __call__(self, feed):
         if self.fmt == "onnx":
             return self.session.run(None, feed)[0]
-        return next(iter(self.runner(**feed).values()))
+        interpreter = self.interpreter
+        if any(self.shapes.get(index) != values.shape for index, values in feed):
+            for index, values in feed:
+                interpreter.resize_tensor_input(index, values.shape)
+                self.shapes[index] = values.shape
+            interpreter.allocate_tensors()
+        for index, values in feed:
+            interpreter.set_tensor(index, values)
+        interpreter.invoke()
+        return interpreter.get_tensor(self.output_index)
 
 
 def load_path(name: str, workdir: str | os.PathLike):

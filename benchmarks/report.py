@@ -436,7 +436,7 @@ def one_row_goals(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]
 
 
 #: Our artifacts in the race with the peer (issue 17): the SavedModel's two signatures, our ONNX export.
-OURS = ("B", "B_packed", "D:onnx")
+OURS = ("B", "B_packed", "D:onnx", "D:litert")
 
 
 def race_goals(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:

@@ -58,8 +58,11 @@ def log(message: str, start: float = time.perf_counter()) -> None:
     print(f"[{time.perf_counter() - start:6.1f}s] {message}", flush=True)
 
 
-def versions() -> dict[str, str]:
-    names = ["tensorflow", "keras", "scikit-learn", "numpy", "onnxruntime", "skl2onnx", "tf2onnx", "onnx"]
+#: Packages whose versions a report names (``versions``).
+PACKAGES = ("tensorflow", "keras", "scikit-learn", "numpy", "onnxruntime", "skl2onnx", "tf2onnx", "onnx")
+
+
+def versions(names=PACKAGES) -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in names:
         try:
@@ -72,17 +75,20 @@ def versions() -> dict[str, str]:
 # --- steps ----------------------------------------------------------------------------------
 
 
-def check_parity(names, workdir: Path, test, chunk: int) -> dict[str, dict]:
-    """Every path against path A on all test rows, chunk by chunk (keeps memory low)."""
+def check_parity(names, workdir: Path, test, chunk: int, load=load_path) -> dict[str, dict]:
+    """Every path against path A on all test rows, chunk by chunk (keeps memory low).
+
+    ``load(name, workdir)`` gives a loaded path (``paths.load_path``; ``backends.py`` adds its own).
+    """
     from keras_embed_prep.verify import compare, merge_reports
 
-    reference = load_path("A", workdir)
+    reference = load("A", workdir)
     expected = [reference(reference.feed(test.iloc[i : i + chunk])) for i in range(0, len(test), chunk)]
     del reference
     reports = {}
     for name in names:
         try:
-            path = load_path(name, workdir)
+            path = load(name, workdir)
             parts = [
                 compare(path(path.feed(test.iloc[i : i + chunk])), ref)
                 for i, ref in zip(range(0, len(test), chunk), expected, strict=True)
@@ -93,7 +99,12 @@ def check_parity(names, workdir: Path, test, chunk: int) -> dict[str, dict]:
             log(f"  parity {name}: FAILED to run ({reports[name]['error']})")
             continue
         report = merge_reports(parts).to_dict()
-        reports[name] = {k: report[k] for k in ("passed", "rows", "max_abs_error", "max_rel_error")}
+        reports[name] = {
+            k: report[k] for k in ("passed", "rows", "max_abs_error", "max_rel_error", "worst_ratio")
+        }
+        reports[name]["rows_over_tolerance"] = sum(
+            c["violations"] + c["nan_mismatches"] for c in report["columns"]
+        )
         log(
             f"  parity {name}: max abs diff {report['max_abs_error']:.3g} "
             f"({'passed' if report['passed'] else 'FAILED'})"
@@ -105,18 +116,23 @@ def check_parity(names, workdir: Path, test, chunk: int) -> dict[str, dict]:
 BLOCK = 4
 
 
-def time_batches(names, workdir: Path, test, batches, cfg: Config) -> dict[str, dict[str, dict]]:
-    """Median latency of every path at each batch, paths interleaved in blocks of calls."""
+def time_batches(
+    names, workdir: Path, test, batches, cfg, load=load_path, block: int = BLOCK
+) -> dict[str, dict[str, dict]]:
+    """Median latency of every path at each batch, paths interleaved in blocks of calls.
+
+    ``cfg``: its budget and reps; ``load``: as in :func:`check_parity`.
+    """
     from measure import interleaved
 
-    paths = {name: load_path(name, workdir) for name in names}
+    paths = {name: load(name, workdir) for name in names}
     results: dict[str, dict[str, dict]] = {name: {} for name in names}
     for batch in batches:
         rows = test.iloc[:batch]
         calls = {name: (path, path.feed(rows)) for name, path in paths.items()}
         min_reps = 5 if batch <= 1024 else 3
         timing = interleaved(
-            calls, budget_s=cfg.budget_s, min_reps=min_reps, max_reps=cfg.max_reps, block=BLOCK
+            calls, budget_s=cfg.budget_s, min_reps=min_reps, max_reps=cfg.max_reps, block=block
         )
         for name, summary in timing.items():
             results[name][str(batch)] = summary

@@ -56,6 +56,11 @@ def narrow_spec(train_rows: int = 200_000, test_rows: int = 65_536) -> TableSpec
     return TableSpec("narrow", 12, (5, 50, 500, 5_000), train_rows, test_rows)
 
 
+def numeric_spec(train_rows: int = 200_000, test_rows: int = 65_536) -> TableSpec:
+    """The narrow table's 12 numeric columns only (with their NaN): a model every backend can load."""
+    return TableSpec("numeric", 12, (), train_rows, test_rows)
+
+
 def wide_spec(train_rows: int = 20_000, test_rows: int = 4_096) -> TableSpec:
     """500 columns: 450 numeric, 50 text of cardinality 5, 10, 20, 50 in turn."""
     return TableSpec("wide", 450, (5, 10, 20, 50) * 12 + (5, 10), train_rows, test_rows)
@@ -79,12 +84,10 @@ def make_table(spec: TableSpec, rows: int, rng: np.random.Generator, unseen: boo
 
 def make_preprocessor(spec: TableSpec) -> ColumnTransformer:
     """Issue 6's preprocessing: impute and scale the numbers, one-hot the text (ignore unknown)."""
-    return ColumnTransformer(
-        [
-            ("num", make_pipeline(SimpleImputer(), StandardScaler()), spec.numeric_columns),
-            ("cat", OneHotEncoder(handle_unknown="ignore"), spec.text_columns),
-        ]
-    )
+    parts = [("num", make_pipeline(SimpleImputer(), StandardScaler()), spec.numeric_columns)]
+    if spec.text_columns:
+        parts.append(("cat", OneHotEncoder(handle_unknown="ignore"), spec.text_columns))
+    return ColumnTransformer(parts)
 
 
 def make_mlp(width: int) -> keras.Model:
@@ -137,7 +140,7 @@ def build_workload(spec: TableSpec, seed: int = SEED) -> Workload:
     width = X.shape[1]
     # A target the features explain in part; the weights only need to be non-trivial.
     numbers = np.nan_to_num(train[spec.numeric_columns].to_numpy()[:, :3]).sum(axis=1)
-    first_text = train[spec.text_columns[0]].str.len().to_numpy()
+    first_text = train[spec.text_columns[0]].str.len().to_numpy() if spec.text_columns else 0
     y = (numbers + first_text + rng.normal(size=len(train))).astype(np.float32)
     mlp = make_mlp(width)
     mlp.compile(optimizer="adam", loss="mse")
