@@ -45,13 +45,13 @@ def _cell(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def supported_rows() -> list[tuple[str, str, str, bool]]:
-    """``(name, module, notes, needs_package_to_load)`` per supported class, from the registry."""
+def supported_rows() -> list[tuple[str, str, str, bool, str]]:
+    """``(name, module, notes, needs_package_to_load, jax_without_x64)`` per supported class."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from keras_embed_prep import supported_estimators
 
     return [
-        (e.name, e.module, e.notes, e.needs_package_to_load)
+        (e.name, e.module, e.notes, e.needs_package_to_load, e.jax_without_x64)
         for e in supported_estimators()
         if not e.module.startswith("pyspark.")
     ]
@@ -63,21 +63,21 @@ def supported_table() -> str:
     Classes of one module that share their notes (the feature selectors) share one row.
     """
     rows = supported_rows()
-    groups: dict[tuple[str, str, bool], list[str]] = {}
-    for name, module, notes, needs_package in rows:
-        groups.setdefault((module, notes, needs_package), []).append(name)
+    groups: dict[tuple[str, str, bool, str], list[str]] = {}
+    for name, module, notes, needs_package, no_x64 in rows:
+        groups.setdefault((module, notes, needs_package, no_x64), []).append(name)
     lines = [
         f"{len(rows)} classes, generated from `keras_embed_prep.supported_estimators()` when this "
         "site was built.",
         "",
         "| class | module | loading a `.keras` file needs keras_embed_prep "
-        "| what converts, what is refused |",
-        "|---|---|---|---|",
+        "| what converts, what is refused | on JAX without `JAX_ENABLE_X64` ([Backends](backends.md)) |",
+        "|---|---|---|---|---|",
     ]
-    for (module, notes, needs_package), names in groups.items():
+    for (module, notes, needs_package, no_x64), names in groups.items():
         needs = "**yes**: custom layer" if needs_package else "no"
         classes = ", ".join(f"`{name}`" for name in names)
-        lines.append(f"| {classes} | `{module}` | {needs} | {_cell(notes) or '-'} |")
+        lines.append(f"| {classes} | `{module}` | {needs} | {_cell(notes) or '-'} | {_cell(no_x64)} |")
     return "\n".join(lines)
 
 

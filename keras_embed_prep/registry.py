@@ -50,6 +50,19 @@ class SupportedEstimator:
     #: ``check(estimator)`` raises NotFittedError when it is not fitted; None: scikit-learn's check.
     check: Callable[[Any], None] | None = None
 
+    @property
+    def jax_without_x64(self) -> str:
+        """What this converter gives on JAX without ``JAX_ENABLE_X64``: ``"exact"`` or why not.
+
+        Measured over the parity cases (:mod:`keras_embed_prep.backend_support`); classes outside
+        scikit-learn are not measured.
+        """
+        from .backend_support import without_x64
+
+        if not self.module.startswith("sklearn."):
+            return without_x64("")
+        return without_x64(self.name)
+
 
 #: ``(role, class) -> entry``; role is "converter" or "decoder".
 _TABLE: dict[tuple[str, type], SupportedEstimator] = {}
@@ -199,8 +212,9 @@ def check_fitted(estimator: Any, message: str | None = None) -> None:
 def supported_estimators() -> list[SupportedEstimator]:
     """What converts, generated from the registry, sorted by module and name.
 
-    Parity is for the TensorFlow backend. On JAX it holds for the numeric converters only with
-    ``JAX_ENABLE_X64=1`` (without it most lose float64 silently), and models with text inputs or
+    Parity is for the TensorFlow backend. On JAX it holds for the numeric converters with
+    ``JAX_ENABLE_X64=1``; without it, each entry's ``jax_without_x64`` says whether it is still
+    exact (measured over the parity cases), and models with text inputs or
     inference-time checks load on TensorFlow only: docs/backends.md has the table, and
     ``verify(..., backend="jax")`` checks a saved file there.
     """

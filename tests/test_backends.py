@@ -10,6 +10,7 @@ importable. docs/backends.md has the measurement over every parity case.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from parity_cases import CASES
 from test_roundtrip import _locked
 
 from keras_embed_prep import embed, to_keras
+from keras_embed_prep.backend_support import COMPOSITES, EXACT, WITHOUT_X64
+from keras_embed_prep.registry import registered_classes
 from keras_embed_prep.verify import as_served, compare
 
 
@@ -39,11 +42,17 @@ NUMERIC = [c.id for c in CASES if _numeric(c)] + ["embed-pca-mlp"]
 #: They must fail at load on the other backends, never answer.
 NEEDS_TENSORFLOW = ["power-yeo-johnson", "spline-missing-error", "indicator-error-on-new", "onehot-ignore"]
 
-BACKENDS = {"jax": {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"}, "torch": {"KERAS_BACKEND": "torch"}}
+#: Replay tag -> its environment. ``jax-no-x64``: JAX left at float32 (eager only), to check what
+#: :func:`keras_embed_prep.backend_support.without_x64` states per converter.
+BACKENDS = {
+    "jax": {"KERAS_BACKEND": "jax", "JAX_ENABLE_X64": "1"},
+    "torch": {"KERAS_BACKEND": "torch"},
+    "jax-no-x64": {"KERAS_BACKEND": "jax", "REPLAY_JIT": "0"},
+}
 
 
 def _available(backend: str) -> bool:
-    return importlib.util.find_spec(backend) is not None
+    return importlib.util.find_spec(BACKENDS[backend]["KERAS_BACKEND"]) is not None
 
 
 def _embedded_mlp():
@@ -62,11 +71,19 @@ def _embedded_mlp():
         [keras.Input(shape=(4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(2)]
     )
     reference = np.asarray(net(pipe.transform(as_served(test)).astype(np.float32)))
-    return embed(net, pipe), test, reference
+    return embed(net, pipe), test, reference, _classes(pipe)
 
 
-def _write(directory, model, X, reference):
+def _classes(estimator) -> list[str]:
+    """The names of the converted classes in ``estimator`` and every step nested in it."""
+    registered = set(registered_classes())
+    found = [estimator, *estimator.get_params(deep=True).values()]
+    return sorted({type(o).__name__ for o in found if type(o) in registered})
+
+
+def _write(directory, model, X, reference, classes):
     directory.mkdir(parents=True)
+    (directory / "classes.json").write_text(json.dumps(classes))
     model.save(directory / "model.keras")
     if '"StringLookup"' in model.to_json():  # an inference-time check: needs TensorFlow to load
         (directory / "needs_tensorflow").touch()
@@ -95,7 +112,8 @@ def backend_runs(tmp_path_factory):
             for case_id in ids:
                 if case_id in cases:
                     estimator, X = fit_case(cases[case_id])
-                    _write(root / case_id, to_keras(estimator), X, sklearn_reference(estimator, X))
+                    reference = sklearn_reference(estimator, X)
+                    _write(root / case_id, to_keras(estimator), X, reference, _classes(estimator))
                 else:
                     _write(root / case_id, *_embedded_mlp())
             env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "JAX_ENABLE_X64")}
@@ -229,3 +247,35 @@ def test_verify_backend_runs_the_embedded_keras_file_on_jax(monkeypatch, tmp_pat
     labelled = embed(classifier, scaler, target=LabelEncoder().fit(["a", "b", "c"]))
     with pytest.raises(InputError, match="has 2 outputs"):
         verify(scaler, labelled, frame, model=classifier, backend="jax")
+
+
+def _passes(case, tag: str) -> bool:
+    with np.load(case / f"{tag}_eager.npz") as ours, np.load(case / "reference.npz") as ref:
+        return all(compare(ours[name], ref[name]).passed for name in ref.files)
+
+
+@pytest.mark.skipif(not _available("jax-no-x64"), reason="jax is not installed")
+def test_without_x64_statements_hold(backend_runs):
+    """``backend_support.WITHOUT_X64`` is what JAX without x64 gives, case by case.
+
+    Stated exact: every case made only of exact classes meets the parity rule. Stated lossy: some
+    case where it is the only lossy class misses it (else the statement is stale). Every class
+    measured here has a statement, and every statement was measured.
+    """
+    measured = {}
+    for case_id in NUMERIC:
+        case = backend_runs[case_id]
+        if (case / "needs_tensorflow").exists():
+            continue
+        assert not (case / "jax-no-x64_error.txt").exists(), (case / "jax-no-x64_error.txt").read_text()
+        classes = set(json.loads((case / "classes.json").read_text())) - COMPOSITES
+        measured[case_id] = (classes, _passes(case, "jax-no-x64"))
+    seen = set().union(*(classes for classes, _ in measured.values()))
+    assert seen - set(WITHOUT_X64) == set(), "measured without x64 but not stated in WITHOUT_X64"
+    assert set(WITHOUT_X64) - seen == set(), "stated in WITHOUT_X64 but not measured by any case"
+    exact = {name for name, text in WITHOUT_X64.items() if text == EXACT}
+    missed = [c for c, (classes, ok) in measured.items() if classes <= exact and not ok]
+    assert not missed, f"cases of converters stated exact without x64 miss the parity rule: {missed}"
+    alone = [classes - exact for classes, ok in measured.values() if not ok]
+    stale = [name for name in set(WITHOUT_X64) - exact if {name} not in alone]
+    assert not stale, f"stated lossy without x64, but no case of theirs alone misses: {stale}"

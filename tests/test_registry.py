@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from keras_embed_prep import register_converter, supported_estimators, to_keras
 from keras_embed_prep.errors import UnsupportedEstimatorError
-from keras_embed_prep.registry import CONVERTER_PARAMETERS
+from keras_embed_prep.registry import CONVERTER_PARAMETERS, unregister_converter
 
 
 def _classes_in(estimator):
@@ -106,3 +106,20 @@ def test_every_preprocessing_class_converts_or_says_why_not():
     )
     assert {"LabelEncoder", "KernelCenterer"} <= set(missing)
     assert "StandardScaler" not in missing
+
+
+def test_supported_estimators_state_what_holds_on_jax_without_x64():
+    states = {e.name: e.jax_without_x64 for e in supported_estimators() if e.module.startswith("sklearn.")}
+    assert states["MaxAbsScaler"] == "exact"
+    assert states["StandardScaler"].startswith("loses float64")
+    assert states["Pipeline"] == "as its worst step"
+
+    class MaxAbsScaler:  # another package's class of the same name: not what was measured
+        pass
+
+    register_converter(MaxAbsScaler)(lambda estimator, x: x)
+    try:
+        entry = next(e for e in supported_estimators() if e.estimator_class is MaxAbsScaler)
+        assert entry.jax_without_x64.startswith("not measured")
+    finally:
+        unregister_converter(MaxAbsScaler)

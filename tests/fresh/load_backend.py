@@ -3,8 +3,8 @@
 Usage: KERAS_BACKEND=jax|torch python load_backend.py TAG CASE_DIR [CASE_DIR ...]. Neither
 TensorFlow nor keras_embed_prep can be imported here: what runs is what a user of
 JAX or PyTorch gets. For each case directory it writes ``TAG_eager.npz`` (and, on
-JAX, ``TAG_jit.npz``: the call under ``jax.jit``), or ``TAG_error.txt`` with the
-error that loading or calling raised.
+JAX, ``TAG_jit.npz``: the call under ``jax.jit``, unless ``REPLAY_JIT=0``), or
+``TAG_error.txt`` with the error that loading or calling raised.
 """
 
 import importlib.abc
@@ -52,7 +52,7 @@ def _run(case):
     with np.load(case / "inputs.npz") as data:
         inputs = data["__array__"] if "__array__" in data else {k: data[k] for k in data.files}
     results = {"eager": _numpy(model(inputs))}
-    if backend == "jax":
+    if backend == "jax" and os.environ.get("REPLAY_JIT", "1") != "0":
         import jax
 
         results["jit"] = _numpy(jax.jit(lambda feed: model(feed))(inputs))
