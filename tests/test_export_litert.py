@@ -62,13 +62,16 @@ def test_numeric_cases_match_sklearn_in_the_interpreter(case_id, tmp_path):
     assert check.passed, f"{case_id}\n{check}"
 
 
-def test_integer_one_hot_is_refused_by_name(tmp_path):
-    """The category search (``LowerBound``) has no LiteRT built-in yet: refused, nothing written."""
-    X = np.random.default_rng(1).integers(0, 5, size=(300, 3)).astype(float)
-    model = to_keras(OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(X))
-    with pytest.raises(ExportError, match="no built-in kernel for: LowerBound"):
-        export(model, tmp_path / "model.tflite", format="litert", sample=X)
-    assert not (tmp_path / "model.tflite").exists()
+def test_integer_one_hot_matches_sklearn(tmp_path):
+    """The category search (``LowerBound``) as compare-and-count; unseen and NaN rows are all zeros."""
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 5, size=(300, 3)).astype(float)
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False).fit(X)
+    test = np.vstack([X[:50], [[7.0, 0.0, 1.0], [np.nan, 2.0, 3.0], [4.5, -1.0, 1e-40]]])
+    model = to_keras(encoder)
+    export(model, tmp_path / "model.tflite", format="litert", sample=test)
+    got = _run(tmp_path / "model.tflite", model, test)
+    np.testing.assert_array_equal(got, sklearn_reference(encoder, test))
 
 
 def test_embedded_network_matches_keras_and_sklearn(tmp_path):

@@ -105,8 +105,9 @@ def _search(graph_def, node) -> None:
 def _constant_value(graph_def, name: str):
     """The value of a ``Const``, or of a ``Reshape`` of one to a known shape; else None.
 
-    A shape packed as ``(1, n)`` from a 1-D constant (what ``keras.ops.searchsorted`` builds) is
-    known even though ``n`` is computed.
+    A 1-D constant reshaped to a shape packed as ``(1, n)`` or ``(-1, n)`` (what
+    ``keras.ops.searchsorted`` builds, ``n`` its length) is ``(1, n)`` though ``n`` is computed; a
+    wrong guess could only fail the parity check, never pass it.
     """
     node = graph_def_node(graph_def, name)
     if node is not None and node.op == "Reshape":
@@ -114,7 +115,8 @@ def _constant_value(graph_def, name: str):
         shape = graph_def_node(graph_def, node.input[1])
         if shape is not None and shape.op == "Pack" and len(shape.input) == 2 and value is not None:
             first = _constant_value(graph_def, shape.input[0])
-            return value.reshape(1, -1) if first is not None and first.ndim == 0 and first == 1 else None
+            known = first is not None and first.ndim == 0 and int(first) in (1, -1) and value.ndim == 1
+            return value.reshape(1, -1) if known else None
         shape = _constant_value(graph_def, node.input[1])
         return None if shape is None or value is None else value.reshape(shape)
     if node is None or node.op != "Const":
