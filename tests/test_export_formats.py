@@ -161,7 +161,7 @@ def test_missing_optional_dependency_says_what_to_install(numeric, tmp_path, mon
 
 def test_unknown_format_is_refused(numeric, tmp_path):
     with pytest.raises(InputError, match="'format' parameter of export must be one of"):
-        export(numeric[0], tmp_path / "model.tflite", format="tflite")
+        export(numeric[0], tmp_path / "model.mlmodel", format="coreml")
 
 
 @pytest.mark.parametrize("index", ["direct", "search"])

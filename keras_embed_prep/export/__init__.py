@@ -1,4 +1,4 @@
-"""Exporting a model to serve: :func:`export` (``savedmodel``), its signatures, ONNX (``onnx/``).
+"""Exporting a model: :func:`export` (``savedmodel``), signatures, ONNX (``onnx/``), LiteRT (``litert/``).
 
 tf2onnx and onnxruntime load only when ``export(..., format="onnx")`` asks for them.
 """

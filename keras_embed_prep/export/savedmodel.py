@@ -1,4 +1,4 @@
-"""``export()``: the model as a TensorFlow SavedModel (the default), or handed to ``onnx.driver`` for ONNX."""
+"""``export()``: a TensorFlow SavedModel (the default), or handed to ``onnx.driver`` or ``litert.driver``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ..verify import ATOL, RTOL, ParityReport
 from .signatures import packed, serving
 
 #: The formats :func:`export` writes.
-FORMATS = ("saved_model", "onnx")
+FORMATS = ("saved_model", "onnx", "litert")
 
 
 def export(
@@ -35,6 +35,14 @@ def export(
     ``output_1``, ... for several outputs). Loading it needs only TensorFlow:
     ``tf.saved_model.load(path).signatures["serving_default"](**inputs)``.
 
+    ``format="litert"`` writes one ``.tflite`` file for the ``ai-edge-litert`` interpreter
+    (``pip install keras-embed-prep[litert]``), its ``serving_default`` signature with the
+    same input and output names. LiteRT's built-in kernels are float32, so the float64
+    preprocessing is rewritten in float32 (exact formulations where they exist); the file
+    is written only if its outputs in the interpreter meet the same parity rule as ONNX's.
+    Text inputs, inference-time checks and ops without a LiteRT built-in are refused by
+    name (docs/serving.md, LiteRT).
+
     ``format="onnx"`` writes one ``.onnx`` file (opset ``export.onnx.driver.ONNX_OPSET``) with the
     same input and output names, for onnxruntime, through tf2onnx (``pip install
     keras-embed-prep[onnx]``). Nothing is written unless the file converts completely
@@ -50,12 +58,12 @@ def export(
     model : keras.Model
         Typically the result of :func:`embed` or :func:`to_keras`.
     path : str or path-like
-        ``saved_model``: the directory to write (created if missing). ``onnx``: the
+        ``saved_model``: the directory to write (created if missing). ``onnx``, ``litert``: the
         file to write (its parent directory is created if missing).
-    format : {"saved_model", "onnx"}
+    format : {"saved_model", "onnx", "litert"}
         What to write.
     sample : pandas.DataFrame, array-like or dict, optional
-        ``onnx`` only: raw rows to check parity on, as given to ``preprocessor.transform``
+        ``onnx`` and ``litert``: raw rows to check parity on, as given to ``preprocessor.transform``
         (converted with :func:`to_inputs`), or inputs exactly as the model takes them (the
         dict or array that :func:`to_inputs` returns); a few thousand rows are plenty.
         Without it, probe rows are built from the model's inputs: zeros, ones, NaN,
@@ -65,12 +73,12 @@ def export(
         exercised. Rows that the model's checks reject are left out of the comparison
         (and must fail in onnxruntime too).
     rtol, atol : float
-        ``onnx`` only: the parity tolerance, DESIGN.md's float32 tolerance by default.
+        ``onnx`` and ``litert``: the parity tolerance, DESIGN.md's float32 tolerance by default.
 
     Returns
     -------
     ParityReport or None
-        ``onnx``: the parity report of the written file against the Keras model (called
+        ``onnx``, ``litert``: the parity report of the written file against the Keras model (called
         eagerly) on the probe rows it accepts. ``saved_model``: None.
 
     Raises
@@ -81,11 +89,18 @@ def export(
         ``onnx``: an op does not convert, an inference-time check cannot be kept, the
         converted file differs from the Keras model, or the Keras model rejects every
         probe row; nothing was written.
+        ``litert``: text inputs, inference-time checks, an op without a LiteRT built-in, or
+        float32 outputs that miss the parity rule (the error gives the measured error).
     MissingDependencyError
-        ``onnx``: tf2onnx, onnx or onnxruntime is not installed.
+        ``onnx``: tf2onnx, onnx or onnxruntime is not installed; ``litert``: ai-edge-litert.
     """
     if not isinstance(model, keras.Model):
         raise InputError(f"export expects a keras.Model. Received {type(model).__name__}.")
+    if format == "tflite":
+        raise InputError(
+            "export(format='tflite') is spelled format='litert' (TensorFlow Lite is now LiteRT): it writes "
+            "a .tflite file checked in the ai-edge-litert interpreter."
+        )
     if format not in FORMATS:
         raise InputError(
             f"The 'format' parameter of export must be one of {list(FORMATS)}. Got {format!r} instead."
@@ -94,10 +109,14 @@ def export(
         from .onnx.driver import export_onnx  # tf2onnx and onnxruntime load only when asked for
 
         return export_onnx(model, Path(path), sample=sample, rtol=rtol, atol=atol)
+    if format == "litert":
+        from .litert.driver import export_litert  # the interpreter loads only when asked for
+
+        return export_litert(model, Path(path), sample=sample, rtol=rtol, atol=atol)
     if sample is not None:
         raise InputError(
             "export(format='saved_model') writes the model itself and checks nothing, so it takes "
-            "no sample. Received a sample; pass it with format='onnx', or leave it out."
+            "no sample. Received a sample; pass it with format='onnx' or 'litert', or leave it out."
         )
     write_savedmodel(model, path)
     return None

@@ -243,9 +243,19 @@ def onnx_parity(model, session, rows, expected, *, split, rtol: float, atol: flo
             f"onnxruntime failed on rows that the Keras model {model.name!r} accepts "
             f"({type(exc).__name__}: {first_line(exc)}). Nothing was written."
         ) from exc
+    return compare_outputs(model, got, expected, split=split, rtol=rtol, atol=atol)
+
+
+def compare_outputs(
+    model, got, expected, *, split, rtol: float, atol: float, artifact: str = "ONNX export"
+) -> ParityReport:
+    """An exported artifact's outputs ``got`` against the Keras model's ``expected`` (:func:`onnx_parity`).
+
+    ``artifact`` names the export in the errors ("ONNX export", "LiteRT export").
+    """
     if sorted(got) != sorted(expected):
         raise ExportError(
-            f"The ONNX graph of {model.name!r} has outputs {sorted(got)}, the model {sorted(expected)}. "
+            f"The {artifact} of {model.name!r} has outputs {sorted(got)}, the model {sorted(expected)}. "
             "Nothing was written."
         )
     got = {k: _as_numpy(v).reshape(expected[k].shape) for k, v in got.items()}
@@ -264,7 +274,7 @@ def onnx_parity(model, session, rows, expected, *, split, rtol: float, atol: flo
             differ = int((got[key].astype(str) != ref.astype(str)).sum())
             if differ:
                 raise ExportError(
-                    f"The ONNX export of {model.name!r} differs from the Keras model in output {key!r}: "
+                    f"The {artifact} of {model.name!r} differs from the Keras model in output {key!r}: "
                     f"{differ} of {ref.size} labels differ. Nothing was written."
                 )
             continue
@@ -275,9 +285,11 @@ def onnx_parity(model, session, rows, expected, *, split, rtol: float, atol: flo
     )
     report.preprocessing, report.note = pre, note
     if pre is not None and not pre.passed:
-        raise ExportError(_failure(model, pre, "in its preprocessing (the tensor its network receives)"))
+        raise ExportError(
+            _failure(model, pre, "in its preprocessing (the tensor its network receives)", artifact)
+        )
     if not report.passed:
-        raise ExportError(_failure(model, report, "in its network's outputs" if keys else ""))
+        raise ExportError(_failure(model, report, "in its network's outputs" if keys else "", artifact))
     return report
 
 
@@ -291,7 +303,7 @@ def _flat_compare(key, ours, ref, *, rtol, atol, bound=None) -> ParityReport:
     return compare(flat[0], flat[1], rtol=rtol, atol=atol, columns=columns, bound=bound)
 
 
-def _failure(model, report: ParityReport, part: str) -> str:
+def _failure(model, report: ParityReport, part: str, artifact: str = "ONNX export") -> str:
     """The ExportError text of a failed part: where, by how much, against which tolerance."""
     k = report.worst()
     tolerance = f"|d| <= {report.atol:g} + {report.rtol:g}*|ref|"
@@ -302,7 +314,7 @@ def _failure(model, report: ParityReport, part: str) -> str:
     ratio = "" if report.worst_ratio is None else f" (worst {report.worst_ratio[k]:.3g}x its tolerance)"
     table = "" if len(report.columns) > 40 else f"\n{report}"
     return (
-        f"The ONNX export of {model.name!r} differs from the Keras model {part + ' ' if part else ''}on "
+        f"The {artifact} of {model.name!r} differs from the Keras model {part + ' ' if part else ''}on "
         f"{report.rows} probe rows: worst column {report.columns[k]}, max abs error "
         f"{report.max_abs_error[k]:.3g}, max rel error {report.max_rel_error[k]:.3g}, "
         f"{int(report.violations[k])} value(s) over {tolerance}{ratio} and "
