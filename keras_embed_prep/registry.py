@@ -200,8 +200,12 @@ def supported_estimators() -> list[SupportedEstimator]:
     """What converts, generated from the registry, sorted by module and name.
 
     Parity is for the TensorFlow backend. On JAX it holds for the numeric converters only with
-    ``JAX_ENABLE_X64=1`` (without it most lose float64 silently), and models with text inputs or
-    inference-time checks load on TensorFlow only: docs/backends.md has the table, and
+    ``JAX_ENABLE_X64=1`` (without it most lose float64 silently). Models with text inputs load on
+    TensorFlow only; so do models with inference-time checks (``PowerTransformer``,
+    ``SplineTransformer`` with ``handle_missing`` or ``extrapolation="error"``,
+    ``MissingIndicator(error_on_new=True)``, ``KNNImputer``, ``handle_unknown="error"`` in the
+    encoders, ...; docs/backends.md lists them) unless built with ``checks="nan"``, which
+    makes the refused rows NaN and loads on JAX and PyTorch. docs/backends.md has the table, and
     ``verify(..., backend="jax")`` checks a saved file there.
     """
     return sorted(_converters().values(), key=lambda e: (e.module, e.name))

@@ -151,6 +151,11 @@ def verify(
     is ``model(preprocessor.transform(X))`` computed here; all of ``X`` goes to the
     subprocess at once (pass a sample).
 
+    Where scikit-learn's ``transform`` refuses some rows of ``X`` (an unknown category, box-cox
+    on x <= 0, ...), a model built with ``checks="nan"`` must answer those rows with NaN in every
+    output (the report's note counts them) and meet the rule on the others; a model built with
+    ``checks="raise"`` raises ``InputError`` with the reason.
+
     Returns
     -------
     ParityReport
@@ -160,7 +165,8 @@ def verify(
     ------
     InputError
         With ``backend``: the model does not load or run there (text inputs and
-        inference-time checks need TensorFlow), or it has more than one output.
+        inference-time checks built with ``checks="raise"`` need TensorFlow; the error names the
+        checks), or it has more than one output.
     """
     if backend is not None:
         return _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
