@@ -222,3 +222,26 @@ def test_exports_of_a_nan_model_keep_the_nan_rows(tmp_path):
     onnx_out = session.run(None, {session.get_inputs()[0].name: test.astype(np.float32)})[0]
     assert np.isnan(onnx_out[raised]).all() and not np.isnan(onnx_out[~raised]).any()
     assert compare(onnx_out[~raised], served[~raised]).passed
+
+
+def test_cli_embed_checks_nan_writes_a_model_without_lookups(tmp_path, capsys):
+    import skops.io
+
+    from keras_embed_prep.cli import main
+
+    fit, test = _data()
+    pre = _preprocessor(fit)
+    expected, raised = _rowwise(pre, test)
+    net = _network(WIDTH, 2, "tanh")
+    net.save(tmp_path / "model.keras")
+    skops.io.dump(pre, tmp_path / "pre.skops")
+    argv = ["embed", str(tmp_path / "model.keras"), str(tmp_path / "pre.skops"), "-o"]
+    assert main([*argv, str(tmp_path / "nan.keras"), "--checks", "nan"]) == 0
+    assert main([*argv, str(tmp_path / "raise.keras")]) == 0
+    capsys.readouterr()
+    loaded = keras.saving.load_model(tmp_path / "nan.keras", safe_mode=True)
+    assert '"StringLookup"' not in loaded.to_json()
+    assert '"StringLookup"' in keras.saving.load_model(tmp_path / "raise.keras").to_json()
+    got = np.asarray(loaded(test.astype(np.float32)))
+    assert np.isnan(got[raised]).all()
+    assert compare(got[~raised], np.asarray(net(expected[~raised].astype(np.float32)))).passed
