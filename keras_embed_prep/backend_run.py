@@ -36,6 +36,24 @@ def one_output(model: Any, what: str) -> None:
         )
 
 
+def refuse_checks_off_tensorflow(model: Any, backend: str, what: str, otherwise: str) -> None:
+    """Refuse to run on JAX or PyTorch a model whose inference-time checks raise (``checks="raise"``,
+    two ``StringLookup`` layers that need TensorFlow), naming the checks and what to do."""
+    from .blocks.checks import check_reasons  # here: this file also runs as a script
+    from .errors import InputError
+
+    reasons = check_reasons(model)
+    if backend == "tensorflow" or not reasons:
+        return
+    listed = "; ".join(dict.fromkeys(reasons.values()))
+    raise InputError(
+        f"{what} holds {len(reasons)} inference-time check(s) built with checks='raise', which raise "
+        f"through StringLookup layers and so load on TensorFlow only, not on {backend}: {listed[:600]}. "
+        "Rebuild it with to_keras(..., checks='nan') or embed(..., checks='nan') (rows scikit-learn "
+        f"refuses then come out NaN, on every backend), serve the SavedModel (export), or {otherwise}."
+    )
+
+
 def run_or_refuse(model_path: str | os.PathLike, feeds: Any, backend: str, what: str, otherwise: str) -> dict:
     """:func:`run_on_backend`, raising ``InputError`` (naming ``what``, the error and what to do,
     ending with ``otherwise``) where the model does not load or run on ``backend``."""

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 from keras import ops
 
+from .blocks.checks import check_mode, nan_rows
 from .convert import build
 from .decoders import decode, scikeras_target
 from .errors import (
@@ -63,6 +64,7 @@ def embed(
     target: Any = None,
     fuse_one_hot: bool = True,
     fold: bool = False,
+    checks: str = "raise",
 ) -> keras.Model:
     """Prepend a fitted preprocessor to a Keras model (and optionally decode its output).
 
@@ -99,6 +101,13 @@ def embed(
         the folded constants are float32: precision that the float64 preprocessing
         keeps is lost (a column offset by 1e6 loses about 4e-4). Off by default; check
         the result with :func:`verify`. Needs a model starting with a plain Dense layer.
+    checks : {"raise", "nan"}, default "raise"
+        What a row does where ``preprocessor.transform`` raises (see :func:`to_keras`).
+        ``"raise"``: the call fails, on TensorFlow only. ``"nan"``: every output of that row is
+        NaN (set after the model and the target decoder, so no Dense layer, threshold or
+        argmax can turn it into a number); the model then loads on JAX and PyTorch too. A
+        decoder with an integer or text label (``LabelEncoder`` of ints or strings, ...) is
+        refused with ``"nan"`` when the preprocessing holds checks: a label cannot be NaN.
 
     Returns
     -------
@@ -119,6 +128,7 @@ def embed(
     >>> full = embed(model, pipeline)                           # doctest: +SKIP
     >>> full.save("model.keras")                                # doctest: +SKIP
     """
+    check_mode(checks, "embed")
     if preprocessor is None:
         model, preprocessor, scikeras = _scikeras_parts(model)
         if target is None:
@@ -128,7 +138,7 @@ def embed(
             f"embed expects a keras.Model as its first argument. Received {type(model).__name__}."
         )
     width = model_input_width(model)
-    built = build(preprocessor, positions=fuse_one_hot, reserved={model.name})
+    built = build(preprocessor, positions=fuse_one_hot, reserved={model.name}, checks=checks)
     inputs, features = built.inputs, built.features
     produced = int(features.shape[-1])
     if produced != width:
@@ -146,4 +156,28 @@ def embed(
                 "Embed without target and decode each output yourself."
             )
         outputs = decode(target, outputs)
+    if built.flagged is not None:
+        outputs = _nan_where_flagged(outputs, built.flagged, model, target)
     return keras.Model(inputs, outputs, name=f"{model.name}_with_preprocessing")
+
+
+def _nan_where_flagged(outputs, flagged, model: keras.Model, target: Any):
+    """Every output with the ``flagged`` rows NaN (``checks="nan"``); refuses an output that
+    cannot hold NaN (an integer or text label), which would be a valid-looking answer."""
+
+    def one(name: str, y):
+        if "float" not in str(y.dtype):
+            source = f"target={type(target).__name__}" if target is not None else f"model {model.name!r}"
+            raise UnsupportedParameterError(
+                f"embed(checks='nan'): output {name!r} of {source} is {y.dtype}, which cannot be NaN, "
+                "so a row the preprocessing refuses would get a valid-looking value there. Use "
+                "checks='raise' (TensorFlow), or embed without target= and decode the probabilities "
+                "yourself, treating NaN rows as refused."
+            )
+        return nan_rows(y, flagged)
+
+    if isinstance(outputs, dict):
+        return {name: one(name, y) for name, y in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return [one(f"output_{i}", y) for i, y in enumerate(outputs)]
+    return one("output_0", outputs)

@@ -214,8 +214,12 @@ def supported_estimators() -> list[SupportedEstimator]:
 
     Parity is for the TensorFlow backend. On JAX it holds for the numeric converters with
     ``JAX_ENABLE_X64=1``; without it, each entry's ``jax_without_x64`` says whether it is still
-    exact (measured over the parity cases), and models with text inputs or
-    inference-time checks load on TensorFlow only: docs/backends.md has the table, and
+    exact (measured over the parity cases). Models with text inputs load on TensorFlow only; so do
+    models with inference-time checks (``PowerTransformer``, ``SplineTransformer`` with
+    ``handle_missing`` or ``extrapolation="error"``, ``MissingIndicator(error_on_new=True)``,
+    ``KNNImputer``, ``handle_unknown="error"`` in the encoders, ...; docs/backends.md lists them)
+    unless built with ``checks="nan"``, which makes the refused rows NaN and loads on JAX and
+    PyTorch. docs/backends.md has the table, and
     ``verify(..., backend="jax")`` checks a saved file there.
     """
     return sorted(_converters().values(), key=lambda e: (e.module, e.name))

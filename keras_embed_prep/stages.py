@@ -11,7 +11,9 @@ Keras pieces.
 
 What :mod:`keras_embed_prep.fuse` needs crosses the stage boundary: a stage whose output
 holds one-hot blocks outputs their integer positions instead, and the wide one-hot matrix
-is built from them outside the stage, where the fused model does not reach it. An affine
+is built from them outside the stage, where the fused model does not reach it. The rows an
+inference-time check flagged (``checks="nan"``, see :mod:`keras_embed_prep.blocks.checks`)
+cross as one more boolean output. An affine
 output of the stage's input is noted again on the outer tensors, so ``fold=True`` still
 folds it.
 """
@@ -27,7 +29,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from .blocks import records
+from .blocks import checks, records
 from .blocks.categories import one_hot
 from .blocks.text import bag_matrix
 from .columns import Columns
@@ -133,7 +135,7 @@ def _stage(name: str, estimator: Any, x: Any, positions: bool) -> Any:
         keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=f"{name}_in{i}")
         for i, t in enumerate(outer)
     ]
-    with records.recording() as notes:
+    with records.recording() as notes, checks.cross_stage() as flagged:
         feed, taken = [], iter(inner)
         for bag in bags:
             feed.append(bag_matrix(next(taken), next(taken), bag.width) if bag else next(taken))
@@ -147,8 +149,11 @@ def _stage(name: str, estimator: Any, x: Any, positions: bool) -> Any:
     produced = parts if segments is None else [t for s in segments for t in _crossing(s)]
     # An output that is an input (an identity step) goes through a layer, so the stage has a graph.
     produced = [keras.layers.Identity()(t) if any(t is i for i in inner) else t for t in produced]
-    model = keras.Model(_single(inner), _single(produced), name=name)
+    # The rows a check flagged inside (checks="nan") cross as one more output, last.
+    model = keras.Model(_single(inner), _single([*produced, *flagged]), name=name)
     made = keras.tree.flatten(model(_single(outer)))
+    if flagged:
+        checks.flag(made.pop())
     for got, made_t in zip(produced, made, strict=True):
         _note_affine(notes.affine_of(got), made_t, inner, outer, name)
     if segments is None:

@@ -151,6 +151,11 @@ def verify(
     is ``model(preprocessor.transform(X))`` computed here; all of ``X`` goes to the
     subprocess at once (pass a sample).
 
+    Where scikit-learn's ``transform`` refuses some rows of ``X`` (an unknown category, box-cox
+    on x <= 0, ...), a model built with ``checks="nan"`` must answer those rows with NaN in every
+    output (the report's note counts them) and meet the rule on the others; a model built with
+    ``checks="raise"`` raises ``InputError`` with the reason.
+
     Returns
     -------
     ParityReport
@@ -160,7 +165,8 @@ def verify(
     ------
     InputError
         With ``backend``: the model does not load or run there (text inputs and
-        inference-time checks need TensorFlow), or it has more than one output.
+        inference-time checks built with ``checks="raise"`` need TensorFlow; the error names the
+        checks), or it has more than one output.
     """
     if backend is not None:
         return _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
@@ -169,7 +175,10 @@ def verify(
         reference = reference_output(preprocessor, X)
     except (ValueError, TypeError):
         _predicted(keras_model, feeds, batch_size)  # where the model refuses the rows too, say why
-        raise
+        refused = refused_rows(preprocessor, X)
+        if not refused.any():
+            raise
+        return _verify_with_nan_rows(preprocessor, keras_model, X, refused, model, rtol, atol, batch_size)
     n_rows, width = reference.shape
     columns = None
     if model is None and hasattr(preprocessor, "get_feature_names_out"):
@@ -196,9 +205,59 @@ def verify(
     return report
 
 
+def _rows(X: Any, mask: np.ndarray) -> Any:
+    return X[mask] if isinstance(X, pd.DataFrame) else np.asarray(X)[mask]
+
+
+def refused_rows(preprocessor: Any, X: Any) -> np.ndarray:
+    """Bool per row of ``X``: scikit-learn's ``transform`` raises on that row alone."""
+    refused = []
+    for i in range(len(X)):
+        try:
+            reference_output(preprocessor, X.iloc[i : i + 1] if isinstance(X, pd.DataFrame) else X[i : i + 1])
+            refused.append(False)
+        except (ValueError, TypeError):
+            refused.append(True)
+    return np.asarray(refused, dtype=bool)
+
+
+def _verify_with_nan_rows(preprocessor, keras_model, X, refused, model, rtol, atol, batch_size):
+    """:func:`verify` where scikit-learn refuses the rows ``refused`` and the model answered them
+    (``checks="nan"``): those rows must be NaN in every output, the others meet the parity rule."""
+    from .outputs import output_matrix
+
+    report = (
+        verify(
+            preprocessor,
+            keras_model,
+            _rows(X, ~refused),
+            model=model,
+            rtol=rtol,
+            atol=atol,
+            batch_size=batch_size,
+        )
+        if (~refused).any()
+        else None
+    )
+    answered = output_matrix(_predicted(keras_model, to_inputs(_rows(X, refused), keras_model)))
+    not_nan = np.flatnonzero(~np.isnan(answered).all(axis=1))
+    rows = np.flatnonzero(refused)
+    note = f"{len(rows)} rows scikit-learn refuses (first: {rows[:5].tolist()}) "
+    if not_nan.size:
+        note += f"came out as numbers, not NaN (first: {rows[not_nan][:5].tolist()}): a silent answer"
+        base = report or compare(answered[:0], answered[:0])
+        nan_fail = np.asarray(base.nan_mismatches).copy()
+        nan_fail[...] = np.maximum(nan_fail, not_nan.size)
+        return dataclasses.replace(base, nan_mismatches=nan_fail, note=note)
+    note += 'came out NaN in every output, as checks="nan" makes them'
+    if report is None:
+        return dataclasses.replace(compare(answered, answered), note=note)
+    return dataclasses.replace(report, note=f"{report.note}; {note}" if report.note else note)
+
+
 def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol) -> ParityReport:
     """:func:`verify` of ``keras_model`` run on Keras backend ``backend`` in a subprocess."""
-    from .backend_run import BACKENDS, one_output, run_or_refuse
+    from .backend_run import BACKENDS, one_output, refuse_checks_off_tensorflow, run_or_refuse
 
     if backend not in BACKENDS:
         raise InputError(f"verify(backend=...) must be one of {BACKENDS}. Received {backend!r}.")
@@ -211,6 +270,7 @@ def _verify_on_backend(preprocessor, keras_model, X, backend, model, rtol, atol)
             keras_model.save(path)
         one_output(keras_model, "Model")
         what, otherwise = f"Model {keras_model.name!r}", "run this model with KERAS_BACKEND=tensorflow"
+        refuse_checks_off_tensorflow(keras_model, backend, what, otherwise)
         run = run_or_refuse(path, to_inputs(X, keras_model), backend, what, otherwise)
     if model is None:  # to_keras: scikit-learn's output, float32 as the model computes it
         reference = reference_transform(preprocessor, X).astype(np.float32)

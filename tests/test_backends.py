@@ -4,7 +4,10 @@ The artifacts of every numeric parity case (``.keras`` file, inputs, scikit-lear
 computed here) are replayed by tests/fresh/load_backend.py,
 where neither TensorFlow nor keras_embed_prep can be imported: once on JAX with
 ``JAX_ENABLE_X64=1`` (eager and under ``jax.jit``), once on PyTorch when torch is
-importable. docs/backends.md has the measurement over every parity case.
+importable. Each case holding an inference-time check is also rebuilt with ``checks="nan"``
+and replayed on JAX on its rows plus adversarial ones (NaN, inf, 0, -1, +-1e30 in a column):
+the rows where scikit-learn's own transform raises must come out NaN, the others must meet
+the parity rule. docs/backends.md has the measurement over every parity case.
 """
 
 from __future__ import annotations
@@ -50,6 +53,23 @@ BACKENDS = {
     "jax-no-x64": {"KERAS_BACKEND": "jax", "REPLAY_JIT": "0"},
 }
 
+#: The directory of a case rebuilt with ``checks="nan"`` is the case id with this suffix.
+NAN = "@nan"
+#: What one adversarial row puts in one column (of the first few), to trip the checks. Not inf:
+#: scikit-learn's input validation rejects it where most converters pass it on (docs/limitations.md).
+ADVERSARIAL = (np.nan, -1.0, 0.0, 1e30, -1e30)
+#: Numeric parity cases holding an inference-time check (measured when this file was written).
+CHECKED_CASES = 67
+#: Cases where scikit-learn's input validation rejects NaN ("Input X contains NaN") with no check in
+#: the converter, in both check forms: a selector, MissingIndicator(missing_values=-1). Strict.
+NAN_VALIDATION_GAPS = {"indicator-error-on-new", "pipeline-scale-select-power"}
+#: Cases where the converter refuses rows scikit-learn accepts (KNNImputer: donors tied at the k-th
+#: distance, a choice it cannot reproduce), in both check forms: NaN rows with checks="nan". Strict.
+OWN_REFUSALS = {"knn-default"}
+#: Cases whose checks no adversarial row trips (KNNImputer's is on inf; Yeo-Johnson's overflow needs
+#: more than 1e30 in its signed columns): their checks="nan" models are checked for parity only.
+UNTRIPPED = {"knn-default", "power-yeo-johnson-signed"}
+
 
 def _available(backend: str) -> bool:
     return importlib.util.find_spec(BACKENDS[backend]["KERAS_BACKEND"]) is not None
@@ -81,7 +101,44 @@ def _classes(estimator) -> list[str]:
     return sorted({type(o).__name__ for o in found if type(o) in registered})
 
 
-def _write(directory, model, X, reference, classes):
+def _adversarial(X: np.ndarray) -> np.ndarray:
+    """``X`` and, for each of its first 8 columns and each :data:`ADVERSARIAL` value, one of its
+    rows with that value in that column."""
+    rows = [X]
+    for j in range(min(X.shape[1], 8)):
+        for k, value in enumerate(ADVERSARIAL):
+            row = X[(j * len(ADVERSARIAL) + k) % len(X)].copy()
+            row[j] = value
+            rows.append(row[None])
+    return np.concatenate(rows)
+
+
+def _rowwise_reference(estimator, X: np.ndarray, known_good: int) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's output on ``X`` with NaN rows where its transform raises on that row alone,
+    and per row 0 (accepted), 1 (refused) or 2 (refused by the generic "contains NaN" validation).
+    The first ``known_good`` rows are transformed at once."""
+    head = sklearn_reference(estimator, X[:known_good])
+    out, raised = [head], [np.zeros(known_good, dtype=np.int8)]
+    for row in X[known_good:]:
+        try:
+            out.append(sklearn_reference(estimator, row[None]))
+            raised.append(np.zeros(1, dtype=np.int8))
+        except (ValueError, TypeError, FloatingPointError) as exc:
+            out.append(np.full((1, head.shape[1]), np.nan))
+            # 2: scikit-learn's generic input validation of NaN; 1: any other refusal
+            raised.append(np.full(1, 2 if "contains NaN" in str(exc) else 1, dtype=np.int8))
+    return np.concatenate(out), np.concatenate(raised)
+
+
+def _write_nan_mode(directory, estimator, X):
+    """The case rebuilt with ``checks="nan"``, on its rows and :func:`_adversarial` ones."""
+    rows = _adversarial(X)
+    reference, raised = _rowwise_reference(estimator, rows, len(X))
+    _write(directory, to_keras(estimator, checks="nan"), rows, reference)
+    np.save(directory / "raised.npy", raised)
+
+
+def _write(directory, model, X, reference, classes=()):
     directory.mkdir(parents=True)
     (directory / "classes.json").write_text(json.dumps(classes))
     model.save(directory / "model.keras")
@@ -114,14 +171,23 @@ def backend_runs(tmp_path_factory):
                     estimator, X = fit_case(cases[case_id])
                     reference = sklearn_reference(estimator, X)
                     _write(root / case_id, to_keras(estimator), X, reference, _classes(estimator))
+                    if case_id in NUMERIC and (root / case_id / "needs_tensorflow").exists():
+                        _write_nan_mode(root / f"{case_id}{NAN}", estimator, X)
                 else:
                     _write(root / case_id, *_embedded_mlp())
             env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "JAX_ENABLE_X64")}
             dirs = [str(root / c) for c in ids]
+            nan_dirs = sorted(str(d) for d in root.glob(f"*{NAN}"))
             # Two replays per backend, half the cases each: the other worker waits on this lock.
             runs = [
                 subprocess.Popen(
-                    [sys.executable, str(FRESH / "load_backend.py"), backend, *dirs[half::2]],
+                    [
+                        sys.executable,
+                        str(FRESH / "load_backend.py"),
+                        backend,
+                        *dirs[half::2],
+                        *(nan_dirs[half::2] if backend == "jax" else []),
+                    ],
                     cwd=root,
                     env={**env, **extra},
                     stdout=subprocess.PIPE,
@@ -137,7 +203,8 @@ def backend_runs(tmp_path_factory):
                 if process.returncode != 0:
                     pytest.fail(f"{process.args[2]} replay failed:\n{out[-6000:]}")
             (root / "DONE").touch()
-    return {c: root / c for c in ids}
+    checked = [d.name[: -len(NAN)] for d in root.glob(f"*{NAN}")]
+    return {**{c: root / c for c in ids}, **{f"{c}{NAN}": root / f"{c}{NAN}" for c in checked}}
 
 
 RUNS = [("jax", "eager"), ("jax", "jit"), ("torch", "eager")]
@@ -166,6 +233,47 @@ def test_backend_output_matches_sklearn(backend_runs, backend, mode, case_id, re
             assert ours[name].dtype == np.float32
             report = compare(ours[name], ref[name])
             assert report.passed, f"{case_id} on {backend} ({mode}) {name}\n{report}"
+
+
+@pytest.mark.skipif(not _available("jax"), reason="jax is not installed")
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_checks_nan_on_jax_are_nan_rows_where_sklearn_raises(backend_runs, mode):
+    """Every numeric case with a check, built with checks="nan", on JAX without TensorFlow: the rows
+    scikit-learn refuses are NaN in every column, the other rows (adversarial ones too) meet parity."""
+    nan_cases = sorted(c for c in backend_runs if c.endswith(NAN))
+    assert len(nan_cases) == CHECKED_CASES, nan_cases
+    failures, untripped = [], set()
+    for case_id in nan_cases:
+        case = backend_runs[case_id]
+        if (case / "jax_error.txt").exists():
+            failures.append(f"{case_id}: {(case / 'jax_error.txt').read_text()[:300]}")
+            continue
+        name, codes = case_id[: -len(NAN)], np.load(case / "raised.npy")
+        raised = codes > 0
+        if not raised.any():
+            untripped.add(name)
+        with np.load(case / f"jax_{mode}.npz") as ours, np.load(case / "reference.npz") as ref:
+            got, expected = ours["output_0"], ref["output_0"]
+        assert got.dtype == np.float32 and got.shape == expected.shape, case_id
+        nan_row = np.isnan(got).all(axis=1)
+        answered = raised & ~nan_row
+        if name in NAN_VALIDATION_GAPS:  # strict: the gap is there, and only there
+            gap = answered & (codes == 2)
+            failures += [f"{case_id}: listed in NAN_VALIDATION_GAPS, none seen"] if not gap.any() else []
+            answered &= ~gap
+        if answered.any():
+            rows = np.flatnonzero(answered)[:5].tolist()
+            failures.append(f"{case_id}: rows {rows} answer where scikit-learn raises")
+        accepted = ~raised
+        if name in OWN_REFUSALS:  # strict: the converter refuses some rows scikit-learn accepts
+            own = accepted & nan_row & ~np.isnan(expected).all(axis=1)
+            failures += [f"{case_id}: listed in OWN_REFUSALS, none seen"] if not own.any() else []
+            accepted &= ~own
+        report = compare(got[accepted], expected[accepted])
+        if not report.passed:
+            failures.append(f"{case_id}: rows scikit-learn accepts\n{report}")
+    assert not failures, "\n".join(failures)
+    assert untripped == UNTRIPPED, "cases with no row scikit-learn refuses changed"
 
 
 @pytest.mark.parametrize("case_id", NEEDS_TENSORFLOW)
@@ -199,7 +307,7 @@ def test_verify_on_jax_reports_float32_loss_without_x64(monkeypatch, tmp_path):
     assert not lossy.passed  # the 1e6-offset column, in float32
     assert "JAX_ENABLE_X64 is unset" in lossy.note
     checked = PowerTransformer().fit(np.abs(fit[:, :2]))
-    with pytest.raises(InputError, match="need TensorFlow"):
+    with pytest.raises(InputError, match="checks=.nan."):
         verify(checked, to_keras(checked), np.abs(test[:, :2]), backend="jax")
 
 

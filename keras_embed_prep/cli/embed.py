@@ -31,6 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a fitted target transformer (.skops): regression outputs come back in original units, "
         "classifiers output 'probabilities' and decoded 'label'",
     )
+    parser.add_argument(
+        "--checks",
+        choices=("raise", "nan"),
+        default="raise",
+        help="rows the preprocessor refuses (unknown category, box-cox on x <= 0, ...): raise fails the "
+        "call (TensorFlow only); nan makes those rows NaN and loads on JAX and PyTorch too "
+        "(default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_keras_model(args.model)
     preprocessor = load_preprocessor_file(args.preprocessor, args)
     target = load_preprocessor_file(args.target, args) if args.target else None
-    full = embed(model, preprocessor, target=target)
+    full = embed(model, preprocessor, target=target, checks=args.checks)
     full.save(out)
     names = [t.name for t in full.inputs]
     print(f"wrote {out}: {len(names)} raw input(s) {names[:8]}{' ...' if len(names) > 8 else ''}")

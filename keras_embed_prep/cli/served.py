@@ -63,9 +63,10 @@ class BackendServed(KerasServed):
     """
 
     def __init__(self, model: Any, path: str, backend: str) -> None:
-        from ..backend_run import one_output
+        from ..backend_run import one_output, refuse_checks_off_tensorflow
 
         one_output(model, "Embedded model")
+        refuse_checks_off_tensorflow(model, backend, f"Embedded model {path!r}", "verify without --backend")
         super().__init__(model)
         self.path, self.backend = path, backend
         self.x64: bool | None = None
