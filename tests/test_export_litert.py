@@ -106,6 +106,29 @@ def test_dataframe_inputs_keep_their_names(tmp_path):
     assert compare(got, sklearn_reference(scaler, frame), rtol=RTOL, atol=ATOL).passed
 
 
+def test_columns_out_of_name_order_keep_their_values(tmp_path):
+    """Columns whose order is not their names' sorted order, of very different scales: each
+    value must reach its own column (the frozen graph takes its inputs by sorted name)."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "zeta": rng.normal(size=200) + 1e6,
+            "alpha": rng.normal(size=200) * 1e-3,
+            "mid/kg": rng.normal(size=200) * 50 - 7,
+        }
+    )
+    scaler = StandardScaler().fit(frame)
+    model = to_keras(scaler)
+    export(model, tmp_path / "model.tflite", format="litert", sample=frame)
+    got = _run(tmp_path / "model.tflite", model, frame)
+    assert compare(got, sklearn_reference(scaler, frame), rtol=RTOL, atol=ATOL).passed
+    assert "onehot-integers" in BY_ID
+    estimator, X = fit_case(BY_ID["onehot-integers"])  # year, code, flag: named out of order
+    export(to_keras(estimator), tmp_path / "onehot.tflite", format="litert", sample=X)
+    got = _run(tmp_path / "onehot.tflite", to_keras(estimator), X)
+    np.testing.assert_array_equal(got, sklearn_reference(estimator, X))
+
+
 def test_without_sample_probe_rows_are_checked(tmp_path):
     estimator, _ = fit_case(BY_ID["standard"])
     report = export(to_keras(estimator), tmp_path / "model.tflite", format="litert")

@@ -115,7 +115,7 @@ def convert(model, concrete, specs) -> bytes:
             f"export(format='litert'): {model.name!r} holds Assert ops ({', '.join(asserts[:4])}), which "
             "LiteRT drops. Nothing was written; export the SavedModel or format='onnx'."
         )
-    names = list(specs)
+    names = sorted(specs)  # the frozen graph takes its inputs as tf.nest flattens the dict: by sorted key
     inputs = [t.name for t in frozen.inputs]
     outputs = [t.name for t in frozen.outputs]
     keys = sorted(concrete.structured_outputs)
