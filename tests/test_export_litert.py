@@ -151,6 +151,20 @@ def test_inference_time_checks_are_refused_by_name(tmp_path):
     assert not (tmp_path / "model.tflite").exists()
 
 
+def test_checks_as_nan_rows_export(tmp_path):
+    """Built with checks="nan", the check is plain ops: the file answers NaN where scikit-learn raises."""
+    X = np.arange(12.0).reshape(6, 2) % 3
+    encoder = OneHotEncoder(sparse_output=False).fit(X)  # handle_unknown="error"
+    model = to_keras(encoder, checks="nan")
+    test = np.vstack([X, [[7.0, 1.0]]])
+    export(model, tmp_path / "model.tflite", format="litert", sample=test)
+    got = _run(tmp_path / "model.tflite", model, test)
+    with pytest.raises(ValueError, match="unknown categor"):
+        encoder.transform(test[-1:])
+    assert np.isnan(got[-1]).all()
+    np.testing.assert_array_equal(got[:-1], sklearn_reference(encoder, X))
+
+
 def test_ops_without_a_builtin_are_refused_by_name(tmp_path):
     X = np.random.default_rng(3).normal(size=(200, 2))
     model = to_keras(QuantileTransformer(n_quantiles=50, output_distribution="normal").fit(X))

@@ -96,7 +96,8 @@ def _refuse_checks(model) -> None:
             f"export(format='litert') cannot keep the inference-time check(s) of {model.name!r} "
             f"({'; '.join(list(reasons.values())[:4])}): LiteRT's built-in ops cannot make a row fail, "
             "so the file would answer where scikit-learn raises. Nothing was written; export the "
-            "SavedModel or format='onnx', which keep them, or fit without the option that raises "
+            "SavedModel or format='onnx', which keep them, rebuild with to_keras(..., checks='nan') "
+            "(or embed) so that those rows come out NaN, or fit without the option that raises "
             "(handle_unknown='ignore', error_on_new=False, ...)."
         )
 
