@@ -21,7 +21,7 @@ from keras_embed_prep.verify import ATOL, RTOL, compare
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("tf2onnx")
 driver = importlib.import_module("keras_embed_prep.export.onnx.driver")
-probes = importlib.import_module("keras_embed_prep.export.onnx.probes")
+probes = importlib.import_module("keras_embed_prep.export.probes")
 
 
 def _session(path):

@@ -22,7 +22,7 @@ from ...bounds import network_split
 from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
 from ...walk import layers_by_path
-from ..onnx import probes
+from .. import probes
 from ..signatures import serving, signature_keys
 from . import float32, nodes
 

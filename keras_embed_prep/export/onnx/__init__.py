@@ -1,4 +1,4 @@
-"""ONNX export: ``driver`` (tf2onnx and the checks), ``handlers`` (its repairs), ``gates``, ``probes``.
+"""ONNX export: ``driver`` (tf2onnx and the checks), ``handlers`` (its repairs), ``gates``, ``parity``.
 
 Nothing here is imported until ``export(..., format="onnx")`` asks for it.
 """

@@ -1,6 +1,7 @@
 """``export(model, path, format="onnx")``: tf2onnx driven through its own API, then checked before writing.
 
-The repairs are in ``handlers``, the kept inference-time checks in ``gates``, the parity check in ``probes``.
+The repairs are in ``handlers``, the kept inference-time checks in ``gates``, the parity check in
+``parity`` (onnxruntime) and ``..probes`` (shared with LiteRT).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from ...bounds import network_split
 from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
 from ...walk import layers_by_path
+from .. import probes
 from ..signatures import serving
-from . import gates, handlers, probes, tidy
+from . import gates, handlers, parity, tidy
 
 #: ONNX opset of ``format="onnx"`` (the highest tf2onnx 1.17 writes is 18).
 ONNX_OPSET = 17
@@ -64,9 +66,9 @@ def export_onnx(model, path: Path, *, sample, rtol: float, atol: float) -> Parit
     _refuse_unconverted(onnx, proto, log)
     proto = _tidy(onnx, ort, model, proto, log)
     session = _session(onnx, ort, model, proto, log)
-    report = probes.onnx_parity(model, session, accepted, expected, split=split, rtol=rtol, atol=atol)
-    probes.check_rejections(model, session, rejected, checks)
-    proto = probes.without_boundary(proto)
+    report = parity.onnx_parity(model, session, accepted, expected, split=split, rtol=rtol, atol=atol)
+    parity.check_rejections(model, session, rejected, checks)
+    proto = parity.without_boundary(proto)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(proto.SerializeToString())
     return report

@@ -1,4 +1,7 @@
-"""The rows an ONNX export is checked on (a sample or probe rows) and the parity check against Keras."""
+"""The rows an export is checked on (a sample or probe rows) and its parity check against Keras.
+
+Shared by the ONNX and LiteRT exports; what only onnxruntime needs is in ``onnx/parity.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ...blocks.checks import check_reasons
-from ...bounds import Split, network_bound
-from ...columns import MARKERS
-from ...errors import ExportError, InputError
-from ...inputs import to_inputs
-from ...outputs import named_outputs
-from ...verify import ParityReport, compare
-from ...walk import layers_by_path
-from ..signatures import call, signature_keys
+from ..blocks.checks import check_reasons
+from ..bounds import Split, network_bound
+from ..columns import MARKERS
+from ..errors import ExportError, InputError
+from ..inputs import to_inputs
+from ..outputs import named_outputs
+from ..verify import ParityReport, compare
+from ..walk import layers_by_path
+from .signatures import call
 
 
 def keras_rows(model, concrete, sample) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -27,7 +30,7 @@ def keras_rows(model, concrete, sample) -> tuple[dict[str, np.ndarray], dict[str
     accepted, rejected = _split_rows(concrete, rows)
     if check_reasons(model) and sample is not None:  # also trip the checks with probe rows
         rejected = _concat_rows([rejected, _split_rows(concrete, probe_inputs(model))[1]])
-    if not _size(accepted):
+    if not row_count(accepted):
         raise ExportError(
             f"The Keras model {model.name!r} fails on every {'sample' if sample is not None else 'probe'} "
             "row (its inference-time checks reject them), so the ONNX file cannot be checked. Nothing was "
@@ -131,11 +134,11 @@ def _as_numpy(value) -> np.ndarray:
     return array
 
 
-def _size(rows: dict[str, np.ndarray]) -> int:
+def row_count(rows: dict[str, np.ndarray]) -> int:
     return len(next(iter(rows.values())))
 
 
-def _take(rows: dict[str, np.ndarray], index) -> dict[str, np.ndarray]:
+def take_rows(rows: dict[str, np.ndarray], index) -> dict[str, np.ndarray]:
     return {k: v[np.asarray(index, dtype=np.int64)] for k, v in rows.items()}
 
 
@@ -164,12 +167,12 @@ def _split_rows(concrete, rows, budget: int = 256):
     One call for all rows; if a check fails, halves are tried in turn down to single rows
     (at most ``budget`` calls; rows not settled by then are left out of both).
     """
-    accepted, rejected, pending, calls = [], [], [np.arange(_size(rows))], 0
+    accepted, rejected, pending, calls = [], [], [np.arange(row_count(rows))], 0
     while pending and calls < budget:
         index = pending.pop()
         calls += 1
         try:
-            _keras_outputs(concrete, _take(rows, index))
+            _keras_outputs(concrete, take_rows(rows, index))
         except tf.errors.InvalidArgumentError:
             if len(index) == 1:
                 rejected.extend(index)
@@ -177,28 +180,7 @@ def _split_rows(concrete, rows, budget: int = 256):
                 pending += [index[len(index) // 2 :], index[: len(index) // 2]]
             continue
         accepted.extend(index)
-    return _take(rows, sorted(accepted)), _take(rows, sorted(rejected))
-
-
-def _ort_feed(model, rows) -> dict[str, np.ndarray]:
-    keys = signature_keys(model)
-    return {keys[name]: value for name, value in rows.items()}
-
-
-def check_rejections(model, session, rejected, checks: list[str], limit: int = 8) -> None:
-    """Each row that the Keras model's checks reject (the first ``limit``) must make onnxruntime fail too."""
-    for i in range(min(_size(rejected), limit)):
-        row = _take(rejected, [i])
-        try:
-            session.run(None, _ort_feed(model, row))
-        except Exception:  # the failure is the expected outcome
-            continue
-        raise ExportError(
-            f"The Keras model {model.name!r} fails on a row where the ONNX file answers: an inference-time "
-            f"check ({'; '.join(checks) or 'unknown'}) did not survive the conversion. Row: "
-            f"{str({k: v.tolist() for k, v in row.items()})[:300]}. Nothing was written; "
-            "export(format='saved_model') keeps the checks."
-        )
+    return take_rows(rows, sorted(accepted)), take_rows(rows, sorted(rejected))
 
 
 #: Output names of the boundary tensors added to the graph for the check (see :func:`with_boundary`).
@@ -211,39 +193,6 @@ def with_boundary(model, split: Split | None):
         return model
     outputs = {**split.outputs, **{f"{BOUNDARY}{k}": t for k, t in enumerate(split.boundary)}}
     return keras.Model(model.inputs, outputs, name=model.name)
-
-
-def without_boundary(proto):
-    """``proto`` without the boundary outputs, and without the nodes that only fed them."""
-    kept = [o for o in proto.graph.output if not o.name.startswith(BOUNDARY)]
-    del proto.graph.output[:]
-    proto.graph.output.extend(kept)
-    while True:
-        read = {name for n in proto.graph.node for name in n.input} | {o.name for o in kept}
-        dead = [n for n in proto.graph.node if not any(out in read for out in n.output)]
-        if not dead:
-            return proto
-        for node in dead:
-            proto.graph.node.remove(node)
-
-
-def onnx_parity(model, session, rows, expected, *, split, rtol: float, atol: float) -> ParityReport:
-    """onnxruntime on ``rows`` against the Keras model's ``expected`` outputs, in two parts.
-
-    The boundary outputs (the tensors the network receives) at the strict rule; the model's
-    outputs at the strict rule plus the network's float32 rounding bound on each row
-    (:func:`keras_embed_prep.bounds.network_bound`). Raises ExportError naming the part and
-    the worst column if they differ.
-    """
-    names = [o.name for o in session.get_outputs()]
-    try:
-        got = dict(zip(names, session.run(None, _ort_feed(model, rows)), strict=True))
-    except Exception as exc:  # onnxruntime refused rows the Keras model accepts
-        raise ExportError(
-            f"onnxruntime failed on rows that the Keras model {model.name!r} accepts "
-            f"({type(exc).__name__}: {first_line(exc)}). Nothing was written."
-        ) from exc
-    return compare_outputs(model, got, expected, split=split, rtol=rtol, atol=atol)
 
 
 def compare_outputs(
