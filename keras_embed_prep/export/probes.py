@@ -5,19 +5,21 @@ Shared by the ONNX and LiteRT exports; what only onnxruntime needs is in ``onnx/
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ..blocks.checks import check_reasons
-from ..bounds import Split, network_bound
+from ..bounds import Split, network_bound, network_split
 from ..columns import MARKERS
 from ..errors import ExportError, InputError
 from ..inputs import to_inputs
 from ..outputs import named_outputs
 from ..verify import ParityReport, compare
 from ..walk import layers_by_path
-from .signatures import call
+from .signatures import call, serving
 
 
 def keras_rows(model, concrete, sample) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -285,3 +287,28 @@ def _joined(reports: list[ParityReport]) -> ParityReport:
         worst_ratio=np.concatenate([r.worst_ratio for r in reports]),
         bounded=any(r.bounded for r in reports),
     )
+
+
+class KerasSide(NamedTuple):
+    """What an export is checked against, computed before the conversion touches the traced graph."""
+
+    split: Split | None
+    #: The model with its network's boundary tensors as extra outputs (:func:`with_boundary`).
+    checked: Any
+    specs: dict
+    #: ``serving_default`` of ``checked``, traced.
+    concrete: Any
+    accepted: dict[str, np.ndarray]
+    rejected: dict[str, np.ndarray]
+    #: The Keras model's outputs on ``accepted``.
+    expected: dict[str, np.ndarray]
+
+
+def keras_side(model, sample) -> KerasSide:
+    """The Keras side of an export's parity check, on ``sample`` (or probe rows when it is None)."""
+    split = network_split(model)
+    checked = with_boundary(model, split)
+    specs, serve = serving(checked)
+    concrete = tf.function(serve, input_signature=[specs]).get_concrete_function()
+    accepted, rejected = keras_rows(checked, concrete, sample)
+    return KerasSide(split, checked, specs, concrete, accepted, rejected, eager_outputs(checked, accepted))

@@ -18,7 +18,6 @@ import numpy as np
 import tensorflow as tf
 
 from ...blocks.checks import check_reasons
-from ...bounds import network_split
 from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
 from ...walk import layers_by_path
@@ -49,13 +48,14 @@ def export_litert(model, path: Path, *, sample, rtol: float, atol: float) -> Par
     _refuse_checks(model)  # before text: a check's reasons are a StringLookup too
     _refuse_text(model)
     interpreter = _interpreter_class()
-    split = network_split(model)
-    checked = probes.with_boundary(model, split)
-    specs, serve = serving(checked)
-    concrete = tf.function(serve, input_signature=[specs]).get_concrete_function()
-    accepted, _ = probes.keras_rows(checked, concrete, sample)
-    expected = probes.eager_outputs(checked, accepted)
-    flatbuffer = convert(model, concrete, specs)
+    keras_side = probes.keras_side(model, sample)
+    split, checked, accepted, expected = (
+        keras_side.split,
+        keras_side.checked,
+        keras_side.accepted,
+        keras_side.expected,
+    )
+    flatbuffer = convert(model, keras_side.concrete, keras_side.specs)
     got = run(interpreter, flatbuffer, checked, accepted)
     if split is not None:  # the file written has no boundary outputs: its outputs are checked
         plain_specs, plain_serve = serving(model)

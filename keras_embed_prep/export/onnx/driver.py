@@ -17,12 +17,10 @@ import tensorflow as tf
 
 from ...blocks.checks import check_reasons
 from ...blocks.tokens import TextBag
-from ...bounds import network_split
 from ...errors import ExportError, MissingDependencyError
 from ...verify import ParityReport
 from ...walk import layers_by_path
 from .. import probes
-from ..signatures import serving
 from . import gates, handlers, parity, tidy
 
 #: ONNX opset of ``format="onnx"`` (the highest tf2onnx 1.17 writes is 18).
@@ -53,14 +51,11 @@ def export_onnx(model, path: Path, *, sample, rtol: float, atol: float) -> Parit
     _refuse_text(model)
     onnx, ort = _onnx_tools()
     # Converted with the network's boundary as extra outputs, so the check sees both parts of the
-    # very graph that is written (the extra outputs are dropped before writing).
-    split = network_split(model)
-    checked = probes.with_boundary(model, split)
-    specs, serve = serving(checked)
-    concrete = tf.function(serve, input_signature=[specs]).get_concrete_function()
-    # The Keras side first: tf2onnx's freezing leaves the traced function unusable.
-    accepted, rejected = probes.keras_rows(checked, concrete, sample)
-    expected = probes.eager_outputs(checked, accepted)
+    # very graph that is written (the extra outputs are dropped before writing). The Keras side
+    # first: tf2onnx's freezing leaves the traced function unusable.
+    keras_side = probes.keras_side(model, sample)
+    split, checked, concrete = keras_side.split, keras_side.checked, keras_side.concrete
+    accepted, rejected, expected = keras_side.accepted, keras_side.rejected, keras_side.expected
 
     proto, log, checks = _tf2onnx_convert(checked, concrete)
     _refuse_unconverted(onnx, proto, log)
