@@ -41,10 +41,14 @@ def _dense_bincount(graph_def, node) -> None:
     hot.attr["T"].type = dtype
     hot.attr["TI"].type = node.attr["Tidx"].type
     hot.attr["axis"].i = -1
-    binary = node.attr["binary_output"].b
-    node.op = "Max" if binary else "Sum"
+    _reduce(node, "Max" if node.attr["binary_output"].b else "Sum", hot.name, f"{base}/axis", dtype)
+
+
+def _reduce(node, op: str, source: str, axis: str, dtype) -> None:
+    """Make ``node`` the reduction ``op`` (``Max``, ``Sum``) of ``source`` over ``axis``, axis dropped."""
+    node.op = op
     del node.input[:]
-    node.input.extend([hot.name, f"{base}/axis"])
+    node.input.extend([source, axis])
     node.attr.clear()
     node.attr["T"].type = dtype
     node.attr["Tidx"].type = _INT32
@@ -93,13 +97,7 @@ def _search(graph_def, node) -> None:
     flags.attr["SrcT"].type = tf.bool.as_datatype_enum
     out_type = node.attr["out_type"].type
     flags.attr["DstT"].type = out_type
-    node.op = "Sum"
-    del node.input[:]
-    node.input.extend([flags.name, f"{base}/axis"])
-    node.attr.clear()
-    node.attr["T"].type = out_type
-    node.attr["Tidx"].type = _INT32
-    node.attr["keep_dims"].b = False
+    _reduce(node, "Sum", flags.name, f"{base}/axis", out_type)
 
 
 def _constant_value(graph_def, name: str):
